@@ -1,0 +1,321 @@
+"""Drive the official Zulip Python bindings (zulip==0.9.1) against tessera."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import zulip
+
+from conftest import (
+    API_KEY_RE,
+    CLIENT_NAME,
+    Tessera,
+    is_api_key,
+    parse_zuliprc,
+)
+
+INVALID_KEY = {"result": "error", "msg": "Invalid API key", "code": "UNAUTHORIZED"}
+MALFORMED_KEY = {"result": "error", "msg": "Malformed API key", "code": "UNAUTHORIZED"}
+
+
+def assert_success(res: Dict[str, Any]) -> Dict[str, Any]:
+    assert res.get("result") == "success", f"expected success, server answered {res!r}"
+    return res
+
+
+def assert_error(res: Dict[str, Any], expected: Dict[str, str]) -> None:
+    got = {k: res.get(k) for k in expected}
+    assert got == expected, f"expected {expected!r}, server answered {res!r}"
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def create_bot_via_api(t: Tessera, owner: zulip.Client) -> Tuple[int, str, str]:
+    """POST /bots as the owner; returns (user_id, api_key, email)."""
+    res = assert_success(
+        owner.call_endpoint(
+            url="bots",
+            method="POST",
+            request={"full_name": "Test Bot", "short_name": "test"},
+        )
+    )
+    assert is_int(res.get("user_id")), f"POST /bots: bad user_id in {res!r}"
+    assert is_api_key(res.get("api_key")), f"POST /bots: bad api_key in {res!r}"
+
+    bots = assert_success(owner.call_endpoint(url="bots", method="GET"))
+    assert isinstance(bots.get("bots"), list), f"GET /bots: {bots!r}"
+    mine = [b for b in bots["bots"] if b.get("full_name") == "Test Bot"]
+    assert len(mine) == 1, f"GET /bots should list exactly one 'Test Bot': {bots!r}"
+    email = mine[0].get("username")
+    assert isinstance(email, str) and email.startswith("test-bot@"), (
+        f"GET /bots: bot username should be test-bot@<bot domain>: {mine[0]!r}"
+    )
+    assert mine[0].get("api_key") == res["api_key"], (
+        f"GET /bots api_key differs from POST /bots api_key: {mine[0]!r} vs {res!r}"
+    )
+    return res["user_id"], res["api_key"], email
+
+
+# ---------------------------------------------------------------------------
+# 1. person
+
+
+def test_zuliprc_format(tessera: Tessera) -> None:
+    text = tessera.zuliprc_text(tessera.owner.email)
+    rc = parse_zuliprc(text)
+    assert rc.get("email") == tessera.owner.email, text
+    assert is_api_key(rc.get("key")), text
+    assert rc.get("site") == tessera.site, (
+        f"zuliprc site should be the running server's site {tessera.site!r}:\n{text}"
+    )
+    assert "token" not in rc, f"a person's zuliprc should have no token:\n{text}"
+
+
+def test_person_get_profile(tessera: Tessera) -> None:
+    client = tessera.owner_client()
+    assert isinstance(client.zulip_version, str)
+    profile = assert_success(client.get_profile())
+    assert profile.get("email") == tessera.owner.email, profile
+    assert is_int(profile.get("user_id")), profile
+    assert profile.get("is_owner") is True, profile
+    assert profile.get("is_admin") is True, profile
+    assert profile.get("is_bot") is False, profile
+
+
+# ---------------------------------------------------------------------------
+# 2. bot created through the API
+
+
+def test_bot_created_via_api(tessera: Tessera) -> None:
+    owner = tessera.owner_client()
+    user_id, api_key, email = create_bot_via_api(tessera, owner)
+
+    rc_path = tessera.zuliprc(email)
+    rc = parse_zuliprc(rc_path.read_text())
+    assert rc.get("email") == email, rc
+    assert rc.get("key") == api_key, f"bot zuliprc key differs from POST /bots api_key: {rc!r}"
+
+    profile = assert_success(tessera.client_from_zuliprc(rc_path).get_profile())
+    assert profile.get("is_bot") is True, profile
+    assert profile.get("user_id") == user_id, profile
+    assert profile.get("email") == email, profile
+
+    # The same credentials passed directly also work.
+    assert_success(tessera.client(email, api_key).get_profile())
+
+
+# ---------------------------------------------------------------------------
+# 3. person key regeneration through the API
+
+
+def test_person_regenerate_via_api(tessera: Tessera) -> None:
+    old_rc = tessera.zuliprc(tessera.owner.email)
+    old_key = parse_zuliprc(old_rc.read_text())["key"]
+    client = tessera.client_from_zuliprc(old_rc)
+    user_id = assert_success(client.get_profile())["user_id"]
+
+    res = assert_success(client.call_endpoint(url="users/me/api_key/regenerate", method="POST"))
+    new_key = res.get("api_key")
+    assert is_api_key(new_key), res
+    assert new_key != old_key, res
+
+    assert_error(tessera.client_from_zuliprc(old_rc).get_profile(), INVALID_KEY)
+
+    new_rc = tessera.zuliprc(tessera.owner.email)
+    assert parse_zuliprc(new_rc.read_text())["key"] == new_key
+    profile = assert_success(tessera.client_from_zuliprc(new_rc).get_profile())
+    assert profile.get("user_id") == user_id, profile
+
+
+# ---------------------------------------------------------------------------
+# 4. bot key regeneration through the API
+
+
+def test_bot_regenerate_via_api(tessera: Tessera) -> None:
+    owner = tessera.owner_client()
+    bot_id, old_key, email = create_bot_via_api(tessera, owner)
+    old_rc = tessera.zuliprc(email)
+    assert_success(tessera.client_from_zuliprc(old_rc).get_profile())
+
+    res = assert_success(
+        owner.call_endpoint(url=f"bots/{bot_id}/api_key/regenerate", method="POST")
+    )
+    new_key = res.get("api_key")
+    assert is_api_key(new_key), res
+    assert new_key != old_key, res
+
+    assert_error(tessera.client_from_zuliprc(old_rc).get_profile(), INVALID_KEY)
+
+    new_rc = tessera.zuliprc(email)
+    assert parse_zuliprc(new_rc.read_text())["key"] == new_key
+    profile = assert_success(tessera.client_from_zuliprc(new_rc).get_profile())
+    assert profile.get("user_id") == bot_id and profile.get("is_bot") is True, profile
+
+    current = assert_success(owner.call_endpoint(url=f"bots/{bot_id}/api_key", method="GET"))
+    assert current.get("api_key") == new_key, current
+
+    # Owner's own key is unaffected by regenerating the bot's.
+    assert_success(owner.get_profile())
+
+
+# ---------------------------------------------------------------------------
+# 5. fetch_api_key
+
+
+def test_fetch_api_key(tessera: Tessera) -> None:
+    url = tessera.site + "/api/v1/fetch_api_key"
+    rc = parse_zuliprc(tessera.zuliprc_text(tessera.owner.email))
+    with tessera.http() as http:
+        r = http.post(url, data={"username": tessera.owner.email, "password": "wrong"}, timeout=15)
+        assert r.status_code == 401, (r.status_code, r.text)
+        body = r.json()
+        assert body.get("result") == "error", body
+        assert body.get("code") == "AUTHENTICATION_FAILED", body
+        assert body.get("msg") == "Your username or password is incorrect", body
+
+        r = http.post(
+            url,
+            data={"username": tessera.owner.email, "password": tessera.owner.password},
+            timeout=15,
+        )
+        assert r.status_code == 200, (r.status_code, r.text)
+        body = r.json()
+        assert body.get("result") == "success", body
+        assert body.get("api_key") == rc["key"], body
+        assert body.get("email") == tessera.owner.email, body
+        assert is_int(body.get("user_id")), body
+
+    profile = assert_success(tessera.client(tessera.owner.email, body["api_key"]).get_profile())
+    assert profile["user_id"] == body["user_id"], (profile, body)
+
+
+def test_fetch_api_key_rate_limit(tessera: Tessera) -> None:
+    user = tessera.create_user("ratelimited@example.com", "Rate Limited", "rl-password-Compat-9")
+    url = tessera.site + "/api/v1/fetch_api_key"
+    with tessera.http() as http:
+        for attempt in range(1, 6):
+            r = http.post(url, data={"username": user.email, "password": "wrong"}, timeout=15)
+            assert r.status_code == 401, f"wrong attempt {attempt}: {r.status_code} {r.text}"
+            assert r.json().get("code") == "AUTHENTICATION_FAILED", f"attempt {attempt}: {r.text}"
+
+        r = http.post(url, data={"username": user.email, "password": user.password}, timeout=15)
+        assert r.status_code == 429, f"6th attempt: {r.status_code} {r.text}"
+        body = r.json()
+        assert body.get("result") == "error", body
+        assert body.get("code") == "RATE_LIMIT_HIT", body
+        assert "retry-after" in body, body
+        assert isinstance(body["retry-after"], (int, float)) and body["retry-after"] > 0, body
+        assert "Retry-After" in r.headers, dict(r.headers)
+        assert float(r.headers["Retry-After"]) > 0, dict(r.headers)
+
+
+# ---------------------------------------------------------------------------
+# 6. bad keys through the client
+
+
+def test_invalid_api_key(tessera: Tessera) -> None:
+    client = tessera.client(tessera.owner.email, "x" * 32)
+    assert_error(client.get_profile(), INVALID_KEY)
+
+    with tessera.http() as http:
+        r = http.get(
+            tessera.site + "/api/v1/users/me",
+            auth=(tessera.owner.email, "x" * 32),
+            timeout=15,
+        )
+        assert r.status_code == 401, (r.status_code, r.text)
+        assert_error(r.json(), INVALID_KEY)
+
+
+def test_malformed_api_key(tessera: Tessera) -> None:
+    client = tessera.client(tessera.owner.email, "abc")
+    assert_error(client.get_profile(), MALFORMED_KEY)
+
+
+def test_valid_key_with_wrong_email(tessera: Tessera) -> None:
+    other = tessera.create_user("member@example.com", "Member", "member-password-Compat-2")
+    owner_key = parse_zuliprc(tessera.zuliprc_text(tessera.owner.email))["key"]
+    assert_error(tessera.client(other.email, owner_key).get_profile(), INVALID_KEY)
+
+
+# ---------------------------------------------------------------------------
+# 7. CLI key regeneration
+
+
+def test_cli_key_regenerate(tessera: Tessera) -> None:
+    old_rc = tessera.zuliprc(tessera.owner.email)
+    old_key = parse_zuliprc(old_rc.read_text())["key"]
+    assert_success(tessera.client_from_zuliprc(old_rc).get_profile())
+
+    new_key = tessera.regenerate_key_cli(tessera.owner.email)
+    assert API_KEY_RE.fullmatch(new_key), f"`tessera key regenerate` printed {new_key!r}"
+    assert new_key != old_key
+
+    assert_error(tessera.client_from_zuliprc(old_rc).get_profile(), INVALID_KEY)
+
+    new_rc = tessera.zuliprc(tessera.owner.email)
+    assert parse_zuliprc(new_rc.read_text())["key"] == new_key
+    assert_success(tessera.client_from_zuliprc(new_rc).get_profile())
+
+
+# ---------------------------------------------------------------------------
+# 8. server_settings ignores bogus auth
+
+
+def test_server_settings_ignores_bogus_auth(tessera: Tessera) -> None:
+    client = zulip.Client(
+        email="nobody@example.com",
+        api_key="y" * 32,
+        site=tessera.site,
+        client=CLIENT_NAME,
+        retry_on_errors=False,
+    )
+    assert isinstance(client.zulip_version, str) and client.zulip_version
+    assert isinstance(client.feature_level, int)
+    assert_success(client.get_server_settings())
+    # ...but authenticated endpoints still reject it.
+    assert_error(client.get_profile(), INVALID_KEY)
+
+    with tessera.http() as http:
+        r = http.get(tessera.site + "/api/v1/server_settings", timeout=15)
+        assert r.status_code == 200, (r.status_code, r.text)
+        assert r.json().get("result") == "success", r.text
+
+
+# ---------------------------------------------------------------------------
+# CLI contract extras
+
+
+def test_cli_bot_create(tessera: Tessera) -> None:
+    generic = tessera.create_bot_cli("CLI Bot", "clibot", "generic")
+    assert generic.startswith("clibot-bot@"), generic
+    rc_path = tessera.zuliprc(generic)
+    rc = parse_zuliprc(rc_path.read_text())
+    assert rc.get("email") == generic and is_api_key(rc.get("key")), rc
+    assert "token" not in rc, f"a generic bot's zuliprc should have no token: {rc!r}"
+    profile = assert_success(tessera.client_from_zuliprc(rc_path).get_profile())
+    assert profile.get("is_bot") is True and profile.get("email") == generic, profile
+
+    outgoing = tessera.create_bot_cli("Hook Bot", "hook", "outgoing")
+    rc = parse_zuliprc(tessera.zuliprc_text(outgoing))
+    assert rc.get("email") == outgoing and is_api_key(rc.get("key")), rc
+    assert rc.get("token"), f"an outgoing-webhook bot's zuliprc needs token=: {rc!r}"
+
+    owned = assert_success(tessera.owner_client().call_endpoint(url="bots", method="GET"))
+    usernames = {b.get("username") for b in owned.get("bots", [])}
+    assert {generic, outgoing} <= usernames, owned
+
+
+def test_cli_data_dir_from_env(tessera: Tessera) -> None:
+    via_flag = tessera.zuliprc_text(tessera.owner.email)
+    via_env = tessera.zuliprc_text(tessera.owner.email, use_flag=False)
+    assert via_env == via_flag
+
+
+def test_cli_error_is_one_line(tessera: Tessera) -> None:
+    cp = tessera.run("zuliprc", "--email", "nosuch@example.com", check=False)
+    assert cp.returncode != 0, cp
+    lines = [ln for ln in cp.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected one error line on stderr, got {cp.stderr!r}"

@@ -1,0 +1,21 @@
+//! Domain types and crypto for tessera. Nothing here does I/O: no sockets, no files, no clock.
+//!
+//! Everything that decides whether a credential is well-formed, how a secret is sealed or
+//! digested, and how Zulip's wire formats (Basic auth, `zuliprc`) are read and written lives
+//! here, so it can be unit-tested, property-tested and fuzzed without a runtime.
+
+pub mod api_key;
+pub mod basic_auth;
+pub mod email;
+pub mod ids;
+pub mod names;
+pub mod password;
+pub mod role;
+pub mod secrets;
+pub mod zuliprc;
+
+pub use api_key::{ApiKey, ApiKeyError};
+pub use email::Email;
+pub use ids::{RealmId, UserId};
+pub use role::{BotType, Role};
+pub use secrets::{KeyDigest, SealedSecret, ServerSecret};
