@@ -1,1 +1,96 @@
+//! tessera's use-cases. The HTTP layer and the CLI both call these methods on [`App`], so a
+//! script and a Zulip client go through exactly the same rules. Nothing here knows about HTTP:
+//! errors are [`AppError`]s and the wire layer decides statuses and codes.
 
+mod accounts;
+mod api_keys;
+mod auth;
+mod bots;
+mod clock;
+mod config;
+mod error;
+mod key_cache;
+mod passwords;
+mod push_devices;
+mod rate_limit;
+mod realms;
+mod users;
+
+pub use accounts::Bootstrap;
+pub use auth::{AuthFailure, Principal};
+pub use bots::{BotPatch, BotView, NewBot};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::{AppError, Result};
+pub use key_cache::KeyCache;
+pub use push_devices::PushService;
+pub use rate_limit::{RateLimitInfo, RateLimiter};
+pub use realms::RealmInfo;
+pub use tessera_store::{AuditRow, Engine, PushDeviceRow, RealmRow, Store, UserRow};
+
+use std::sync::Arc;
+use tessera_core::ServerSecret;
+
+/// Everything a request or a CLI command needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    secret: ServerSecret,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    key_cache: KeyCache,
+    passwords: passwords::PasswordPool,
+    limits: rate_limit::Limits,
+}
+
+impl App {
+    /// Assemble the application over an opened, migrated store.
+    pub fn new(store: Store, secret: ServerSecret, config: Config, clock: Arc<dyn Clock>) -> App {
+        let key_cache = KeyCache::new(store.clone(), config.key_cache_capacity);
+        let passwords = passwords::PasswordPool::new(config.password_hash_concurrency);
+        let limits = rate_limit::Limits::new(&config);
+        App {
+            inner: Arc::new(Inner { store, secret, config, clock, key_cache, passwords, limits }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The key cache (the server starts its invalidation listener through it).
+    pub fn key_cache(&self) -> &KeyCache {
+        &self.inner.key_cache
+    }
+
+    /// Microseconds since the Unix epoch, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now_micros()
+    }
+
+    pub(crate) fn secret(&self) -> &ServerSecret {
+        &self.inner.secret
+    }
+}
+
+/// Check that `secret` is the one this store was initialised with. A store that was never
+/// initialised passes.
+pub async fn check_secret(store: &Store, secret: &ServerSecret) -> Result<()> {
+    match store.meta_get("secret_check").await? {
+        Some(v) if v != secret.check_value() => Err(AppError::Config(
+            "the server secret does not match this database (wrong secret file or TESSERA_SECRET?)"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}

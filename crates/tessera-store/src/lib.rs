@@ -1,1 +1,142 @@
+//! tessera's store: the only crate that speaks SQL.
+//!
+//! One [`Store`] hides which engine is in use. Every query is written once, in SQL both SQLite
+//! and PostgreSQL accept (`$N` placeholders, `RETURNING`, `ON CONFLICT`), and [`with_pool!`]
+//! stamps the same body out for each engine's pool, so the two cannot drift apart. Each public
+//! method is one unit of work: if it writes several rows it does so in one transaction.
+//! Timestamps are `i64` microseconds since the Unix epoch.
 
+mod audit_log;
+mod error;
+mod invalidations;
+mod meta;
+mod migrate;
+mod push_devices;
+mod realms;
+pub mod testing;
+mod users;
+
+pub use audit_log::{AuditEvent, AuditRow};
+pub use error::StoreError;
+pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
+pub use push_devices::{PushDeviceRow, PushKind};
+pub use realms::RealmRow;
+pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Result alias for store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A connection pool on one of the two engines.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.engine())
+    }
+}
+
+/// Run the same body against whichever pool the store holds. The body is compiled once per
+/// engine, so a query that does not type-check against both fails the build.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite($pool) => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Store {
+    /// Open a store from a URL: `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(StoreError::Db)?;
+            Self::connect_postgres(opts).await
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url).map_err(StoreError::Db)?;
+            Self::connect_sqlite(opts).await
+        } else {
+            Err(StoreError::BadUrl(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    /// Open (creating if needed) the SQLite file at `path`.
+    pub async fn connect_sqlite_file(path: &std::path::Path) -> Result<Store> {
+        Self::connect_sqlite(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    async fn connect_sqlite(opts: SqliteConnectOptions) -> Result<Store> {
+        let opts = opts
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        Ok(Store { backend: Backend::Sqlite(pool) })
+    }
+
+    pub(crate) async fn connect_postgres(opts: PgConnectOptions) -> Result<Store> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Store { backend: Backend::Postgres(pool) })
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        match self.backend {
+            Backend::Sqlite(_) => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The PostgreSQL pool, for LISTEN/NOTIFY; `None` on SQLite.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// A trivial round trip, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+
+    /// Close the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}

@@ -1,1 +1,158 @@
-fn main() {}
+//! The tessera binary: `serve` and the administration commands, all over the same use-cases.
+
+mod cli;
+mod health;
+mod setup;
+
+use clap::Parser;
+use cli::{BotCommand, Cli, Command, KeyCommand, UserCommand};
+use std::process::ExitCode;
+use tessera_app::{App, AppError, NewBot, Principal};
+use tessera_core::{BotType, Role, UserId};
+
+/// A failure to report: one line, and the exit code (1 = refused input, 2 = runtime).
+struct Failure {
+    msg: String,
+    code: u8,
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        let code = match e {
+            AppError::BadRequest(_) | AppError::UnauthorizedPrincipal(_) | AppError::Config(_) => 1,
+            _ => 2,
+        };
+        Failure { msg: e.to_string(), code }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure { msg: format!("{e:#}"), code: 2 }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.msg.replace('\n', " "));
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// The principal used for CLI actions on a user: the user themself, as an operator acting on
+/// the account's behalf is recorded in Zulip's audit log.
+fn acting_as(user: &tessera_app::UserRow, realm_string_id: &str) -> Option<Principal> {
+    Some(Principal {
+        user_id: UserId(user.id),
+        realm_id: user.realm_id,
+        realm_string_id: realm_string_id.to_owned(),
+        delivery_email: user.delivery_email.clone(),
+        role: Role::from_i64(user.role)?,
+        is_active: user.is_active,
+        realm_deactivated: false,
+        bot_type: user.bot_type.and_then(BotType::from_i64),
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let store_args = cli.store.clone();
+    match cli.command {
+        Command::Serve(args) => setup::serve(&store_args, args).await,
+        Command::Init(args) => {
+            let app = setup::open(&store_args, None).await?;
+            let password = setup::read_password(&args.password.password_file)?;
+            let done = app
+                .bootstrap(&args.org_name, &args.email, args.full_name.as_deref(), &password)
+                .await?;
+            println!("created organization \"{}\" at {}", args.org_name.trim(), done.realm_url);
+            println!("owner: {} (user id {})", done.email, done.user_id);
+            Ok(())
+        }
+        Command::User(cmd) => user_command(&store_args, cmd).await,
+        Command::Bot(BotCommand::Create { owner, name, short_name, bot_type, payload_url, service_name }) => {
+            let app = setup::open(&store_args, None).await?;
+            let realm = app.realm_for_subdomain(&store_args.realm).await?;
+            let owner = app.user_by_email(realm.row.id, &owner).await?;
+            let who = acting_as(&owner, &store_args.realm)
+                .ok_or_else(|| Failure { msg: "bad role in store".into(), code: 2 })?;
+            let bot_type: BotType = bot_type.parse().map_err(|m| Failure { msg: m, code: 1 })?;
+            let service_name = match (bot_type, service_name) {
+                (BotType::Embedded, None) => Some("helloworld".to_owned()),
+                (_, s) => s,
+            };
+            let new = NewBot {
+                full_name: name,
+                short_name,
+                bot_type: bot_type.as_i64(),
+                payload_url,
+                interface_type: 1,
+                service_name,
+            };
+            let (bot, _key) = app.create_bot(&who, new).await?;
+            println!("{}", bot.email);
+            Ok(())
+        }
+        Command::Key(KeyCommand::Regenerate(a)) => {
+            let app = setup::open(&store_args, None).await?;
+            let realm = app.realm_for_subdomain(&store_args.realm).await?;
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            let key = app.regenerate_api_key(&user, user.id).await?;
+            println!("{}", key.expose());
+            Ok(())
+        }
+        Command::Zuliprc(a) => {
+            let app = setup::open(&store_args, None).await?;
+            let realm = app.realm_for_subdomain(&store_args.realm).await?;
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            print!("{}", app.zuliprc_for(&user).await?);
+            Ok(())
+        }
+        Command::Healthcheck(args) => health::healthcheck(&store_args, args).await,
+    }
+}
+
+async fn user_command(store_args: &cli::StoreArgs, cmd: UserCommand) -> Result<(), Failure> {
+    let app: App = setup::open(store_args, None).await?;
+    let realm = app.realm_for_subdomain(&store_args.realm).await?;
+    match cmd {
+        UserCommand::Create { email, full_name, role, password } => {
+            let role: Role = role.parse().map_err(|m| Failure { msg: m, code: 1 })?;
+            let password = setup::read_password(&password.password_file)?;
+            let user = app
+                .create_user(realm.row.id, &email, &full_name, role, Some(&password), None)
+                .await?;
+            println!("created user {} (user id {})", user.delivery_email, user.id);
+        }
+        UserCommand::SetPassword { email, password } => {
+            let user = app.user_by_email(realm.row.id, &email).await?;
+            let password = setup::read_password(&password.password_file)?;
+            app.set_password(&user, &password, user.id).await?;
+            println!("password changed for {}", user.delivery_email);
+        }
+        UserCommand::Deactivate(a) => {
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            let changed = app.deactivate_user(&user, user.id).await?;
+            println!("{} {}", user.delivery_email, if changed { "deactivated" } else { "was already deactivated" });
+        }
+        UserCommand::Reactivate(a) => {
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            let changed = app.reactivate_user(&user, user.id).await?;
+            println!("{} {}", user.delivery_email, if changed { "reactivated" } else { "was already active" });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Revealing, fetching (with a password) and regenerating API keys.
+
+use crate::auth::Principal;
+use crate::{App, AppError, Result};
+use tessera_core::secrets::Purpose;
+use tessera_core::{ApiKey, Email};
+use tessera_store::UserRow;
+
+/// Result of a successful password login for apps.
+#[derive(Debug, Clone)]
+pub struct FetchedKey {
+    pub api_key: ApiKey,
+    pub email: String,
+    pub user_id: i64,
+}
+
+impl App {
+    /// Open a user's sealed key. Only for the endpoints whose contract returns the existing key.
+    pub fn reveal_api_key(&self, user: &UserRow) -> Result<ApiKey> {
+        self.secret()
+            .open(Purpose::ApiKey, user.id, &user.sealed_api_key())
+            .map(ApiKey::from_trusted)
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// `POST /api/v1/fetch_api_key`: username + password → the existing key.
+    ///
+    /// Order (Zulip's `api_fetch_api_key`, `EmailAuthBackend` and
+    /// `get_api_key_fetch_authenticate_failure`): realm, email syntax (not counted), per-IP
+    /// failure cap, per-username limit (every attempt counts, before the password is checked),
+    /// password auth disabled, account lookup, deactivated realm / user, then the password.
+    /// Anything else is the generic "Your username or password is incorrect" — also an address
+    /// that exists only in another organization (current Zulip), so accounts elsewhere are not
+    /// revealed.
+    pub async fn fetch_api_key(
+        &self,
+        subdomain: &str,
+        username: &str,
+        password: &str,
+        client_ip: Option<&str>,
+    ) -> Result<crate::api_keys::FetchedKey> {
+        let realm = self.realm_for_subdomain(subdomain).await?;
+        let email = Email::parse(username).map_err(AppError::bad)?;
+        let now = self.now();
+        let limits = &self.inner.limits;
+        if let Some(ip) = client_ip {
+            if let Some(wait) = limits.auth_failures_by_ip.limited(ip, now) {
+                return Err(AppError::RateLimited { retry_after: wait });
+            }
+        }
+        limits
+            .auth_by_username
+            .hit(username, now)
+            .map_err(|wait| AppError::RateLimited { retry_after: wait })?;
+        let fail = |e: AppError| {
+            if let Some(ip) = client_ip {
+                let _ = limits.auth_failures_by_ip.hit(ip, now);
+            }
+            Err(e)
+        };
+        let user = self.store().user_by_email(realm.row.id, email.as_str()).await?;
+        // Exactly one Argon2 verification on every path, against a dummy hash when there is no
+        // usable account, so timing does not tell the cases apart.
+        let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password_ok = self.inner.passwords.verify(phc, password.to_owned()).await?;
+        if !realm.row.password_auth_enabled {
+            return fail(AppError::PasswordAuthDisabled);
+        }
+        // Zulip's EmailAuthBackend looks the account up and checks that it and its realm are
+        // active before it checks the password.
+        let Some(user) = user else { return fail(AppError::AuthenticationFailed) };
+        if realm.row.deactivated {
+            return fail(AppError::RealmDeactivated);
+        }
+        if !user.is_active {
+            return fail(AppError::UserDeactivated);
+        }
+        if !password_ok {
+            return fail(AppError::AuthenticationFailed);
+        }
+        limits.auth_by_username.clear(username);
+        Ok(FetchedKey {
+            api_key: self.reveal_api_key(&user)?,
+            email: user.delivery_email.clone(),
+            user_id: user.id,
+        })
+    }
+
+    /// `POST /json/fetch_api_key`: a signed-in user re-enters their password to see their key.
+    pub async fn reveal_own_api_key(&self, who: &Principal, password: &str) -> Result<(ApiKey, String)> {
+        let realm = self.realm_for_subdomain(&who.realm_string_id).await?;
+        let user = self.user_row(who.user_id.0).await?;
+        if realm.row.password_auth_enabled {
+            let now = self.now();
+            self.inner
+                .limits
+                .auth_by_username
+                .hit(&user.delivery_email, now)
+                .map_err(|wait| AppError::RateLimited { retry_after: wait })?;
+            let ok = self
+                .inner
+                .passwords
+                .verify(user.password_hash.clone(), password.to_owned())
+                .await?;
+            if !ok {
+                return Err(AppError::bad("Password is incorrect."));
+            }
+            self.inner.limits.auth_by_username.clear(&user.delivery_email);
+        }
+        Ok((self.reveal_api_key(&user)?, user.delivery_email))
+    }
+
+    /// Zulip's `do_regenerate_api_key`: new key (digest + sealed copy), audit 127 by `acting`,
+    /// the user's push registrations removed, old digest evicted here and announced to other
+    /// processes — all in one transaction. The old key is refused on the very next request.
+    pub async fn regenerate_api_key(&self, user: &UserRow, acting: i64) -> Result<ApiKey> {
+        let key = ApiKey::generate();
+        let digest = self.secret().digest(Purpose::ApiKey, key.expose());
+        let secret = self.secret().clone();
+        let plain = key.expose().to_owned();
+        let old = self
+            .store()
+            .rotate_api_key(
+                user.id,
+                &digest.0,
+                Box::new(move |id| secret.seal(Purpose::ApiKey, id, &plain)),
+                acting,
+                self.now(),
+            )
+            .await?;
+        let cache = &self.inner.key_cache;
+        cache.evict(&old).await;
+        cache.evict(&digest.0).await;
+        Ok(key)
+    }
+
+    /// A user row by id, or "No such user".
+    pub async fn user_row(&self, id: i64) -> Result<UserRow> {
+        self.store().user_by_id(id).await?.ok_or_else(|| AppError::bad("No such user"))
+    }
+
+    /// The `zuliprc` for a user or bot (the site is its realm's URL; bots of type outgoing
+    /// webhook get their service `token`).
+    pub async fn zuliprc_for(&self, user: &UserRow) -> Result<String> {
+        let key = self.reveal_api_key(user)?;
+        let realm = self.store().realm_by_id(user.realm_id).await?;
+        let token = match self.store().service_for(user.id).await? {
+            Some(s) if user.bot_type == Some(3) => Some(
+                self.secret()
+                    .open(Purpose::ServiceToken, user.id, &s.sealed_token())
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        Ok(tessera_core::zuliprc::render(
+            &user.email,
+            key.expose(),
+            &self.realm_url(&realm.string_id),
+            token.as_deref(),
+        ))
+    }
+}

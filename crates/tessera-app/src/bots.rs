@@ -1,0 +1,300 @@
+//! Bots: creation, listing, changes, deactivation, and their keys (decisions D2 and D5).
+
+use crate::auth::Principal;
+use crate::{App, AppError, Result};
+use tessera_core::names::{check_full_name, check_short_name};
+use tessera_core::secrets::Purpose;
+use tessera_core::{ApiKey, BotType, Email, Role};
+use tessera_store::{NewService, UserRow};
+
+/// The embedded bots Zulip ships (`zulip_bots` names accepted as `service_name`).
+pub const EMBEDDED_BOTS: &[&str] = &["converter", "encrypt", "helloworld", "virtual_fs", "giphy", "followup"];
+
+/// Parameters of `POST /bots` after wire decoding.
+#[derive(Debug, Clone, Default)]
+pub struct NewBot {
+    pub full_name: String,
+    pub short_name: String,
+    pub bot_type: i64,
+    pub payload_url: String,
+    pub interface_type: i64,
+    pub service_name: Option<String>,
+}
+
+/// Parameters of `PATCH /bots/{bot_id}`; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct BotPatch {
+    pub full_name: Option<String>,
+    pub bot_owner_id: Option<i64>,
+    pub role: Option<i64>,
+    pub service_payload_url: Option<String>,
+    pub service_interface: Option<i64>,
+}
+
+/// A bot as listed (never with its key).
+#[derive(Debug, Clone)]
+pub struct BotView {
+    pub user: UserRow,
+    pub owner_email: Option<String>,
+    pub service_base_url: Option<String>,
+    pub service_interface: Option<i64>,
+}
+
+fn valid_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+impl App {
+    /// `POST /bots`: create a bot owned by the caller; returns the bot and its key (the creator
+    /// is its owner and may see it, D5).
+    pub async fn create_bot(&self, who: &Principal, new: NewBot) -> Result<(UserRow, ApiKey)> {
+        who.require_member_or_admin()?;
+        let short_name = check_short_name(&new.short_name).map_err(AppError::bad)?;
+        let full_name = check_full_name(&new.full_name).map_err(AppError::bad)?;
+        let domain = self.bot_domain(&who.realm_string_id);
+        let email = Email::parse(&format!("{short_name}-bot@{domain}"))
+            .map_err(|_| AppError::bad("Bad name or username"))?;
+        let bot_type = BotType::from_i64(new.bot_type).ok_or_else(|| AppError::bad("Invalid bot type"))?;
+        if new.interface_type != 1 && new.interface_type != 2 {
+            return Err(AppError::bad("Invalid interface type"));
+        }
+        let service_name = new.service_name.clone().unwrap_or_else(|| short_name.clone());
+        if bot_type == BotType::Embedded && !EMBEDDED_BOTS.contains(&service_name.as_str()) {
+            return Err(AppError::bad("Invalid embedded bot name."));
+        }
+        if !new.payload_url.is_empty() && !valid_url(&new.payload_url) {
+            return Err(AppError::bad("payload_url is not a URL"));
+        }
+        let store = self.store();
+        if store.user_by_email(who.realm_id, email.as_str()).await?.is_some() {
+            return Err(AppError::bad("Username already in use"));
+        }
+        self.check_name_available(who.realm_id, &full_name, None).await?;
+
+        let (mut row, key) = self.new_user_row(who.realm_id, &email, full_name, Role::Member, None);
+        row.bot_type = Some(bot_type.as_i64());
+        row.bot_owner_id = Some(who.user_id.0);
+        if bot_type.has_service() {
+            let token = tessera_core::api_key::random_base62(32);
+            let secret = self.secret().clone();
+            row.service = Some(NewService {
+                name: service_name,
+                base_url: new.payload_url.clone(),
+                interface: new.interface_type,
+                seal_token: Box::new(move |id| secret.seal(Purpose::ServiceToken, id, &token)),
+            });
+        }
+        let user = match store.create_user(row, Some(who.user_id.0), self.now()).await {
+            Err(tessera_store::StoreError::Conflict(_)) => {
+                return Err(AppError::bad("Username already in use"));
+            }
+            other => other?,
+        };
+        Ok((user, key))
+    }
+
+    /// Zulip's `check_bot_name_available`: no other active user may have this exact name.
+    async fn check_name_available(&self, realm_id: i64, name: &str, except: Option<i64>) -> Result<()> {
+        let taken = self
+            .store()
+            .users_in_realm(realm_id)
+            .await?
+            .iter()
+            .any(|u| u.is_active && u.full_name == name && Some(u.id) != except);
+        if taken {
+            return Err(AppError::bad("Name is already in use."));
+        }
+        Ok(())
+    }
+
+    /// `GET /bots`: the caller's own active bots, in creation order (Zulip lists only the
+    /// caller's, even for administrators).
+    pub async fn list_own_bots(&self, who: &Principal) -> Result<Vec<BotView>> {
+        who.require_member_or_admin()?;
+        let bots = self.store().bots_owned_by(who.user_id.0, true).await?;
+        let mut out = Vec::with_capacity(bots.len());
+        for bot in bots {
+            out.push(self.bot_view(bot).await?);
+        }
+        Ok(out)
+    }
+
+    /// All bots of the caller's realm (administrators), or the caller's own (everyone else):
+    /// what the web UI's bot tables show.
+    pub async fn list_visible_bots(&self, who: &Principal) -> Result<Vec<BotView>> {
+        who.require_member_or_admin()?;
+        let rows = if who.role.is_admin() {
+            self.store().users_in_realm(who.realm_id).await?.into_iter().filter(|u| u.is_bot).collect()
+        } else {
+            self.store().bots_owned_by(who.user_id.0, false).await?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for bot in rows {
+            out.push(self.bot_view(bot).await?);
+        }
+        Ok(out)
+    }
+
+    async fn bot_view(&self, user: UserRow) -> Result<BotView> {
+        let owner_email = match user.bot_owner_id {
+            Some(id) => self.store().user_by_id(id).await?.map(|o| o.email),
+            None => None,
+        };
+        let service = self.store().service_for(user.id).await?;
+        Ok(BotView {
+            owner_email,
+            service_base_url: service.as_ref().map(|s| s.base_url.clone()),
+            service_interface: service.as_ref().map(|s| s.interface),
+            user,
+        })
+    }
+
+    /// Zulip's `access_bot_by_id`: the bot's owner or a realm administrator.
+    pub async fn access_bot(&self, who: &Principal, bot_id: i64) -> Result<UserRow> {
+        let bot = self
+            .store()
+            .user_by_id(bot_id)
+            .await?
+            .filter(|u| u.realm_id == who.realm_id && u.is_bot)
+            .ok_or_else(|| AppError::bad("No such bot"))?;
+        if bot.bot_owner_id != Some(who.user_id.0) && !who.role.is_admin() {
+            return Err(AppError::bad("Insufficient permission"));
+        }
+        Ok(bot)
+    }
+
+    /// Decision D2: who may see a bot's key — its owner; administrators too for generic bots.
+    fn may_reveal_bot_key(who: &Principal, bot: &UserRow) -> bool {
+        bot.bot_owner_id == Some(who.user_id.0)
+            || (who.role.is_admin() && bot.bot_type == Some(BotType::Generic.as_i64()))
+    }
+
+    /// `GET /bots/{bot_id}/api_key` (D2).
+    pub async fn bot_api_key(&self, who: &Principal, bot_id: i64) -> Result<ApiKey> {
+        who.require_member_or_admin()?;
+        let bot = self.access_bot(who, bot_id).await?;
+        if !Self::may_reveal_bot_key(who, &bot) {
+            return Err(AppError::bad("Insufficient permission"));
+        }
+        self.reveal_api_key(&bot)
+    }
+
+    /// `zuliprc` of a bot, under the same rule as its key.
+    pub async fn bot_zuliprc(&self, who: &Principal, bot_id: i64) -> Result<String> {
+        who.require_member_or_admin()?;
+        let bot = self.access_bot(who, bot_id).await?;
+        if !Self::may_reveal_bot_key(who, &bot) {
+            return Err(AppError::bad("Insufficient permission"));
+        }
+        self.zuliprc_for(&bot).await
+    }
+
+    /// `POST /bots/{bot_id}/api_key/regenerate`: any administrator or the owner may rotate
+    /// (D5); the new key is returned only to someone who may see it.
+    pub async fn regenerate_bot_api_key(&self, who: &Principal, bot_id: i64) -> Result<Option<ApiKey>> {
+        who.require_member_or_admin()?;
+        let bot = self.access_bot(who, bot_id).await?;
+        let key = self.regenerate_api_key(&bot, who.user_id.0).await?;
+        Ok(Self::may_reveal_bot_key(who, &bot).then_some(key))
+    }
+
+    /// `DELETE /bots/{bot_id}`: deactivate (a no-op for an inactive bot, as in Zulip).
+    pub async fn deactivate_bot(&self, who: &Principal, bot_id: i64) -> Result<()> {
+        let bot = self.access_bot(who, bot_id).await?;
+        self.deactivate_user(&bot, who.user_id.0).await?;
+        Ok(())
+    }
+
+    /// `POST /users/{user_id}/reactivate`: administrators, or a bot's owner for the bot.
+    pub async fn reactivate_by(&self, who: &Principal, user_id: i64) -> Result<()> {
+        let target = self
+            .store()
+            .user_by_id(user_id)
+            .await?
+            .filter(|u| u.realm_id == who.realm_id)
+            .ok_or_else(|| AppError::bad("No such user"))?;
+        let may = who.role.is_admin() || (target.is_bot && target.bot_owner_id == Some(who.user_id.0));
+        if !may {
+            return Err(AppError::bad("Insufficient permission"));
+        }
+        if target.is_bot {
+            who.require_member_or_admin()?;
+            let clash = self
+                .store()
+                .users_in_realm(who.realm_id)
+                .await?
+                .iter()
+                .any(|u| u.is_active && u.full_name == target.full_name);
+            if clash {
+                return Err(AppError::bad(format!(
+                    "There is already an active bot named \"{}\" in this organization. To reactivate this bot, you must rename or deactivate the other one first.",
+                    target.full_name
+                )));
+            }
+        }
+        self.reactivate_user(&target, who.user_id.0).await?;
+        Ok(())
+    }
+
+    /// `PATCH /bots/{bot_id}`. Returns the bot after the change.
+    pub async fn patch_bot(&self, who: &Principal, bot_id: i64, patch: BotPatch) -> Result<BotView> {
+        who.require_member_or_admin()?;
+        let bot = self.access_bot(who, bot_id).await?;
+        let now = self.now();
+        let actor = who.user_id.0;
+        if let Some(name) = &patch.full_name {
+            let name = check_full_name(name).map_err(AppError::bad)?;
+            if name != bot.full_name {
+                self.check_name_available(bot.realm_id, &name, Some(bot.id)).await?;
+                self.store().set_full_name(bot.id, &name, actor, now).await?;
+            }
+        }
+        if let Some(role) = patch.role {
+            let role = Role::from_i64(role).ok_or_else(|| AppError::bad("Invalid role"))?;
+            let involves_owner = role == Role::Owner || bot.role == Role::Owner.as_i64();
+            if involves_owner && who.role != Role::Owner {
+                return Err(AppError::UnauthorizedPrincipal("Must be an organization owner".into()));
+            }
+            if !who.role.is_admin() {
+                return Err(AppError::UnauthorizedPrincipal(
+                    "Must be an organization administrator".into(),
+                ));
+            }
+            if role.as_i64() != bot.role {
+                self.set_role(&bot, role, actor).await?;
+            }
+        }
+        if let Some(owner_id) = patch.bot_owner_id {
+            let owner = self
+                .store()
+                .user_by_id(owner_id)
+                .await?
+                .filter(|u| u.realm_id == bot.realm_id)
+                .ok_or_else(|| AppError::bad("Failed to change owner, no such user"))?;
+            if !owner.is_active {
+                return Err(AppError::bad("Failed to change owner, user is deactivated"));
+            }
+            if owner.is_bot {
+                return Err(AppError::bad("Failed to change owner, bots can't own other bots"));
+            }
+            if bot.bot_owner_id != Some(owner.id) {
+                self.store().set_bot_owner(bot.id, owner.id, actor, now).await?;
+            }
+        }
+        if patch.service_payload_url.is_some() || patch.service_interface.is_some() {
+            if let Some(service) = self.store().service_for(bot.id).await? {
+                let url = patch.service_payload_url.clone().unwrap_or(service.base_url);
+                if !url.is_empty() && !valid_url(&url) {
+                    return Err(AppError::bad("service_payload_url is not a URL"));
+                }
+                let interface = patch.service_interface.unwrap_or(service.interface);
+                if interface != 1 && interface != 2 {
+                    return Err(AppError::bad("Invalid interface type"));
+                }
+                self.store().update_service(bot.id, &url, interface).await?;
+            }
+        }
+        let fresh = self.user_row(bot.id).await?;
+        self.bot_view(fresh).await
+    }
+}

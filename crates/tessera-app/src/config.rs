@@ -1,0 +1,40 @@
+//! Application configuration, validated once and passed down (no globals).
+
+use url::Url;
+
+/// What the use-cases need to know about the deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The root realm's URL (`--site-url`), no trailing slash; written into `zuliprc`.
+    pub site_url: Url,
+    /// Domain for bot emails when the site's host is not a valid email domain (Zulip's
+    /// `FAKE_EMAIL_DOMAIN`).
+    pub fake_email_domain: String,
+    /// Serve `dev_fetch_api_key` (Zulip's development mode).
+    pub development: bool,
+    /// `authenticate_by_username`: (window seconds, attempts). Zulip: (1800, 5).
+    pub auth_by_username: (u64, u32),
+    /// Failed `fetch_api_key` attempts per client IP: (window seconds, failures).
+    pub auth_failures_by_ip: (u64, u32),
+    /// Argon2 hashes allowed to run at once.
+    pub password_hash_concurrency: usize,
+    /// Entries in the key cache.
+    pub key_cache_capacity: u64,
+}
+
+impl Config {
+    /// Defaults for a site URL.
+    pub fn new(site_url: Url) -> Config {
+        Config {
+            site_url,
+            fake_email_domain: "tessera.localhost".into(),
+            development: false,
+            auth_by_username: (1800, 5),
+            auth_failures_by_ip: (600, 100),
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            key_cache_capacity: 100_000,
+        }
+    }
+}

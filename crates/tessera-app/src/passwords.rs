@@ -1,0 +1,64 @@
+//! Argon2 work off the async runtime, at most N at once, so a login flood cannot starve the
+//! executor threads or exhaust memory (19 MiB per hash).
+
+use crate::{AppError, Result};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+pub(crate) struct PasswordPool {
+    permits: Arc<Semaphore>,
+    /// A real hash of a random password: verifying against it costs what a real check costs,
+    /// so "no such user" and "wrong password" take the same time.
+    dummy: tokio::sync::OnceCell<String>,
+}
+
+impl PasswordPool {
+    pub fn new(concurrency: usize) -> PasswordPool {
+        PasswordPool {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal("password pool closed".into()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| AppError::Internal(format!("password task: {e}")))
+    }
+
+    /// Hash a new password.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        self.run(move || tessera_core::password::hash_password(&password))
+            .await?
+            .map_err(|e| AppError::Internal(format!("hashing: {e}")))
+    }
+
+    /// Verify `password` against `phc`, or against the dummy hash when there is no user (the
+    /// answer is then always `false`).
+    pub async fn verify(&self, phc: Option<String>, password: String) -> Result<bool> {
+        let real = phc.is_some();
+        let phc = match phc {
+            Some(p) => p,
+            None => self.dummy_hash().await?,
+        };
+        let ok = self
+            .run(move || tessera_core::password::verify_password(&phc, &password))
+            .await?;
+        Ok(ok && real)
+    }
+
+    async fn dummy_hash(&self) -> Result<String> {
+        self.dummy
+            .get_or_try_init(|| async {
+                let random = tessera_core::api_key::random_base62(32);
+                self.hash(random).await
+            })
+            .await
+            .cloned()
+    }
+}

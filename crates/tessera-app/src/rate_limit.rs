@@ -1,0 +1,136 @@
+//! Rate limits with Zulip's semantics: each rule is (window seconds, max requests) and an
+//! entity is limited while it has `max` recorded requests inside the window; the wait is until
+//! the oldest of them leaves it.
+//!
+//! Written by hand rather than with `governor`: Zulip's limiter is a sliding log, not GCRA, its
+//! history must be clearable per key ("a successful login clears the history"), and the exact
+//! `retry-after` it reports follows from the log. In-process: with several nodes each node
+//! counts on its own (documented in ARCHITECTURE.md as the multi-node follow-up).
+
+use crate::Config;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// What a check found, for `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimitInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window frees up.
+    pub reset_after: f64,
+}
+
+/// One sliding-log limiter.
+#[derive(Debug)]
+pub struct RateLimiter {
+    window_micros: i64,
+    max: u32,
+    log: Mutex<HashMap<String, VecDeque<i64>>>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `max` events per `window_secs`.
+    pub fn new(window_secs: u64, max: u32) -> RateLimiter {
+        RateLimiter {
+            window_micros: window_secs as i64 * 1_000_000,
+            max,
+            log: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with_log<T>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<i64>>) -> T) -> T {
+        let mut guard = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    fn trim(&self, entries: &mut VecDeque<i64>, now: i64) {
+        while entries.front().is_some_and(|&t| t <= now - self.window_micros) {
+            entries.pop_front();
+        }
+    }
+
+    /// Seconds to wait if `key` is limited now, without recording anything.
+    pub fn limited(&self, key: &str, now: i64) -> Option<f64> {
+        self.with_log(|log| {
+            let entries = log.get_mut(key)?;
+            self.trim(entries, now);
+            self.wait(entries, now)
+        })
+    }
+
+    fn wait(&self, entries: &VecDeque<i64>, now: i64) -> Option<f64> {
+        if entries.len() as u32 >= self.max {
+            let oldest = entries.front().copied().unwrap_or(now);
+            Some(((oldest + self.window_micros - now) as f64 / 1e6).max(0.0))
+        } else {
+            None
+        }
+    }
+
+    /// Record an event for `key` unless it is limited; `Err(retry_after)` when limited.
+    pub fn hit(&self, key: &str, now: i64) -> Result<RateLimitInfo, f64> {
+        self.with_log(|log| {
+            // Bound memory: forget idle keys now and then.
+            if log.len() > 100_000 {
+                log.retain(|_, v| v.back().is_some_and(|&t| t > now - self.window_micros));
+            }
+            let entries = log.entry(key.to_owned()).or_default();
+            self.trim(entries, now);
+            if let Some(wait) = self.wait(entries, now) {
+                return Err(wait);
+            }
+            entries.push_back(now);
+            let oldest = entries.front().copied().unwrap_or(now);
+            Ok(RateLimitInfo {
+                limit: self.max,
+                remaining: self.max.saturating_sub(entries.len() as u32),
+                reset_after: (oldest + self.window_micros - now) as f64 / 1e6,
+            })
+        })
+    }
+
+    /// Forget `key`'s history.
+    pub fn clear(&self, key: &str) {
+        self.with_log(|log| log.remove(key));
+    }
+}
+
+/// The limiters the use-cases apply.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    /// Zulip's `authenticate_by_username`, keyed by the username as typed.
+    pub auth_by_username: RateLimiter,
+    /// Failed password attempts per client IP.
+    pub auth_failures_by_ip: RateLimiter,
+}
+
+impl Limits {
+    pub fn new(config: &Config) -> Limits {
+        Limits {
+            auth_by_username: RateLimiter::new(config.auth_by_username.0, config.auth_by_username.1),
+            auth_failures_by_ip: RateLimiter::new(
+                config.auth_failures_by_ip.0,
+                config.auth_failures_by_ip.1,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliding_log() {
+        let l = RateLimiter::new(60, 2);
+        let t0 = 1_000_000_000;
+        assert_eq!(l.hit("a", t0).map(|i| i.remaining), Ok(1));
+        assert_eq!(l.hit("a", t0 + 10_000_000).map(|i| i.remaining), Ok(0));
+        let wait = l.hit("a", t0 + 20_000_000).err().unwrap_or_default();
+        assert!((wait - 40.0).abs() < 1e-6, "{wait}");
+        assert!(l.hit("b", t0).is_ok(), "keys are independent");
+        assert!(l.hit("a", t0 + 60_000_001).is_ok(), "oldest left the window");
+        l.clear("a");
+        assert_eq!(l.limited("a", t0 + 60_000_002), None);
+    }
+}

@@ -1,0 +1,96 @@
+//! Who is calling: HTTP Basic on `/api/…` (Zulip's `authenticated_rest_api_view`), the web
+//! session on `/json/…` (`authenticated_json_view`, arrives with the web UI).
+
+use crate::error::{ApiError, BASIC_REALM, NOT_LOGGED_IN, SESSION_REALM};
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use tessera_app::{App, AppError, Principal};
+use tessera_core::basic_auth::{BasicAuthError, parse_basic};
+
+/// An authenticated caller of a normal endpoint (incoming-webhook bots refused).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+/// The path as the client sent it (before `nest` stripped a prefix).
+pub fn original_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|u| u.0.path().to_owned())
+        .unwrap_or_else(|| parts.uri.path().to_owned())
+}
+
+/// The subdomain named by the request's `Host`.
+pub fn subdomain(app: &App, parts: &Parts) -> String {
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    app.subdomain_for_host(host)
+}
+
+/// Zulip's handling of a request with no credentials at all: browsers are sent to the login
+/// page, API clients get 401 with the challenge for their path.
+fn missing_authentication(parts: &Parts, path: &str) -> Response {
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("text/html") {
+        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        return Redirect::to(&format!("/login/?next={next}")).into_response();
+    }
+    let challenge = if path.starts_with("/api") { BASIC_REALM } else { SESSION_REALM };
+    ApiError::unauthorized(NOT_LOGGED_IN, challenge).into_response()
+}
+
+/// Authenticate a Basic header on an `/api` path. Every credential failure becomes 401
+/// `UNAUTHORIZED` with `WWW-Authenticate: Basic realm="zulip"` and Zulip's message; a
+/// non-Basic scheme is Zulip's 400.
+pub async fn basic_principal(
+    app: &App,
+    subdomain: &str,
+    header_value: &[u8],
+    allow_incoming_webhook: bool,
+) -> Result<Principal, ApiError> {
+    let creds = parse_basic(header_value).map_err(|e| match e {
+        BasicAuthError::NotBasic => {
+            ApiError::bad_request("This endpoint requires HTTP basic authentication.")
+        }
+        BasicAuthError::Invalid => {
+            ApiError::unauthorized("Invalid authorization header for basic auth", BASIC_REALM)
+        }
+    })?;
+    app.authenticate_api_key(subdomain, Some(&creds.username), &creds.api_key, allow_incoming_webhook)
+        .await
+        .map_err(|e| match e {
+            AppError::Auth(f) => ApiError::unauthorized(f.to_string(), BASIC_REALM),
+            other => other.into(),
+        })
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let path = original_path(parts);
+        let sub = subdomain(app, parts);
+        if path.starts_with("/api") {
+            let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+                return Err(missing_authentication(parts, &path));
+            };
+            let principal = basic_principal(app, &sub, value.as_bytes(), false)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            return Ok(Caller(principal));
+        }
+        // `/json`: web sessions are served by the web UI layer; without one the request is
+        // unauthenticated, as in Zulip.
+        Err(missing_authentication(parts, &path))
+    }
+}
+
+/// The client's IP address, when the server was started with connection info.
+pub fn client_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+

@@ -1,0 +1,87 @@
+//! Getting an existing key with a password: `POST /api/v1/fetch_api_key` (apps),
+//! `POST /api/v1/dev_fetch_api_key` (development only) and `POST /json/fetch_api_key` (the
+//! web UI's "Manage your API key").
+
+use crate::auth::{Caller, client_ip, subdomain};
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde_json::json;
+use tessera_app::{App, AppError};
+
+/// The request's subdomain and client address.
+pub struct Origin {
+    pub subdomain: String,
+    pub ip: Option<String>,
+}
+
+impl FromRequestParts<App> for Origin {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(Origin { subdomain: subdomain(app, parts), ip: client_ip(parts) })
+    }
+}
+
+/// POST /api/v1/fetch_api_key — `username`, `password` → `api_key`, `email`, `user_id`.
+pub async fn post_fetch_api_key(
+    State(app): State<App>,
+    origin: Origin,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let username = params.required("username")?;
+    let password = params.required("password")?;
+    let fetched = app
+        .fetch_api_key(&origin.subdomain, &username, &password, origin.ip.as_deref())
+        .await?;
+    Ok(params.success(json!({
+        "api_key": fetched.api_key.expose(),
+        "email": fetched.email,
+        "user_id": fetched.user_id,
+    })))
+}
+
+/// POST /api/v1/dev_fetch_api_key — development mode only: `username` → the key, no password.
+pub async fn post_dev_fetch_api_key(
+    State(app): State<App>,
+    origin: Origin,
+    mut params: Params,
+) -> ApiResult<Response> {
+    if !app.config().development {
+        return Err(ApiError::bad_request("Endpoint not available in production."));
+    }
+    let username = params.required("username")?;
+    tessera_core::Email::parse(&username).map_err(ApiError::bad_request)?;
+    let realm = app.realm_for_subdomain(&origin.subdomain).await?;
+    let user = app
+        .store()
+        .user_by_email(realm.row.id, &username)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AppError::AuthenticationFailed)?;
+    if realm.row.deactivated {
+        return Err(AppError::RealmDeactivated.into());
+    }
+    if !user.is_active {
+        return Err(AppError::UserDeactivated.into());
+    }
+    let key = app.reveal_api_key(&user)?;
+    Ok(params.success(json!({
+        "api_key": key.expose(),
+        "email": user.delivery_email,
+        "user_id": user.id,
+    })))
+}
+
+/// POST /json/fetch_api_key — session + `password` (default "") → `api_key`, `email`; a wrong
+/// password is 400 "Password is incorrect.".
+pub async fn post_json_fetch_api_key(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let password = params.optional("password").unwrap_or_default();
+    let (key, email) = app.reveal_own_api_key(&who, &password).await?;
+    Ok(params.success(json!({ "api_key": key.expose(), "email": email })))
+}

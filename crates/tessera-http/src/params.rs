@@ -1,0 +1,207 @@
+//! Zulip request parameters: read from the query string on every method and from a
+//! form-encoded or multipart body, values JSON-encoded where the parameter is typed; unknown
+//! parameters are ignored and listed in `ignored_parameters_unsupported` on success.
+
+use crate::error::{ApiError, ApiResult, json_body};
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+
+/// Largest request body accepted (Zulip's nginx allows uploads of this order; tessera's
+/// endpoints take small forms).
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// The parameters of one request and which of them the handler read.
+#[derive(Debug, Default)]
+pub struct Params {
+    /// Body values first (Zulip looks in `request.POST` before `request.GET`).
+    values: Vec<(String, String)>,
+    /// How many of `values` came from the body.
+    body_len: usize,
+    used: BTreeSet<String>,
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", "Request body too large")
+}
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let query: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_BODY_BYTES)
+        {
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+        let mut values: Vec<(String, String)> = Vec::new();
+        if content_type.starts_with("multipart/form-data") {
+            let req = Request::from_parts(parts, Body::from(bytes));
+            let mut multipart = Multipart::from_request(req, state)
+                .await
+                .map_err(|_| ApiError::bad_request("Malformed multipart body"))?;
+            while let Some(field) = multipart
+                .next_field()
+                .await
+                .map_err(|_| ApiError::bad_request("Malformed multipart body"))?
+            {
+                // Files are not parameters; tessera's endpoints take none yet.
+                if field.file_name().is_some() {
+                    continue;
+                }
+                let Some(name) = field.name().map(str::to_owned) else { continue };
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|_| ApiError::bad_request("Malformed multipart body"))?;
+                values.push((name, text));
+            }
+        } else if !bytes.is_empty()
+            && (content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded"))
+        {
+            values.extend(form_urlencoded::parse(&bytes).into_owned());
+        }
+        let body_len = values.len();
+        values.extend(query);
+        Ok(Params { values, body_len, used: BTreeSet::new() })
+    }
+}
+
+impl Params {
+    /// Build from pairs (tests).
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Params {
+        Params {
+            values: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            body_len: pairs.len(),
+            used: BTreeSet::new(),
+        }
+    }
+
+    /// The raw value of `name`, if sent. Within one source the last value wins (Django's
+    /// `QueryDict`); the body wins over the query string.
+    pub fn raw(&mut self, name: &str) -> Option<String> {
+        let (body, query) = self.values.split_at(self.body_len.min(self.values.len()));
+        let last = |pairs: &[(String, String)]| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let found = last(body).or_else(|| last(query))?;
+        self.used.insert(name.to_owned());
+        Some(found)
+    }
+
+    /// A required string parameter (taken raw).
+    pub fn required(&mut self, name: &str) -> ApiResult<String> {
+        self.raw(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// An optional string parameter (taken raw).
+    pub fn optional(&mut self, name: &str) -> Option<String> {
+        self.raw(name)
+    }
+
+    fn json(&mut self, name: &str) -> ApiResult<Option<Value>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(raw) => serde_json::from_str(&raw)
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("{name} is not valid JSON"))),
+        }
+    }
+
+    /// A JSON-encoded integer (`Json[int]`, strict: `true` or `"3"` are not integers).
+    pub fn json_int(&mut self, name: &str) -> ApiResult<Option<i64>> {
+        match self.json(name)? {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            Some(_) => Err(ApiError::bad_request(format!("{name} is not an integer"))),
+        }
+    }
+
+    /// A JSON-encoded boolean (`Json[bool]`, strict).
+    pub fn json_bool(&mut self, name: &str) -> ApiResult<Option<bool>> {
+        match self.json(name)? {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(_) => Err(ApiError::bad_request(format!("{name} is not a boolean"))),
+        }
+    }
+
+    /// A JSON-encoded string (`Json[str]`: the value must be a quoted JSON string).
+    pub fn json_string(&mut self, name: &str) -> ApiResult<Option<String>> {
+        match self.json(name)? {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::bad_request(format!("{name} is not a string"))),
+        }
+    }
+
+    /// Names sent but never read, sorted.
+    pub fn ignored(&self) -> Vec<String> {
+        let sent: BTreeSet<&String> = self.values.iter().map(|(k, _)| k).collect();
+        sent.into_iter().filter(|k| !self.used.contains(*k)).cloned().collect()
+    }
+
+    /// Zulip's `json_success`: `{"result":"success","msg":"", …data}` plus
+    /// `ignored_parameters_unsupported` when something was not read.
+    pub fn success(&self, data: Value) -> Response {
+        success_with(data, &self.ignored())
+    }
+}
+
+/// A success body with an explicit ignored list (empty: the key is omitted).
+pub fn success_with(data: Value, ignored: &[String]) -> Response {
+    let mut body = Map::new();
+    body.insert("result".into(), json!("success"));
+    body.insert("msg".into(), json!(""));
+    if let Value::Object(map) = data {
+        body.extend(map);
+    }
+    if !ignored.is_empty() {
+        body.insert("ignored_parameters_unsupported".into(), json!(ignored));
+    }
+    let mut resp = (StatusCode::OK, json_body(&Value::Object(body))).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values() {
+        let mut p = Params::from_pairs(&[("a", "3"), ("b", "true"), ("c", "x"), ("d", "\"u\""), ("e", "\"3\"")]);
+        assert_eq!(p.json_int("a").ok().flatten(), Some(3));
+        assert_eq!(p.json_bool("b").ok().flatten(), Some(true));
+        assert_eq!(p.json_int("c").err().map(|e| e.msg), Some("c is not valid JSON".to_owned()));
+        assert_eq!(p.json_string("d").ok().flatten(), Some("u".to_owned()));
+        assert_eq!(p.json_int("e").err().map(|e| e.msg), Some("e is not an integer".to_owned()));
+        assert_eq!(p.json_int("zz").ok().flatten(), None);
+        assert!(p.ignored().is_empty());
+        let mut q = Params::from_pairs(&[("x", "1"), ("y", "2")]);
+        let _ = q.optional("x");
+        assert_eq!(q.ignored(), vec!["y".to_owned()]);
+        let missing = q.required("nope").err().map(|e| (e.msg, e.extra));
+        assert_eq!(missing.as_ref().map(|m| m.0.as_str()), Some("Missing 'nope' argument"));
+    }
+}

@@ -1,0 +1,81 @@
+//! The audit log, with Zulip's `RealmAuditLog` event numbers.
+
+use crate::{Result, Store, with_pool};
+
+/// Event types, numbered as Zulip's `AuditLogEventType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    UserCreated,
+    UserDeactivated,
+    UserReactivated,
+    UserRoleChanged,
+    UserPasswordChanged,
+    UserFullNameChanged,
+    UserApiKeyChanged,
+    UserBotOwnerChanged,
+    RealmCreated,
+}
+
+impl AuditEvent {
+    /// Zulip's number for the event.
+    pub fn code(self) -> i64 {
+        match self {
+            AuditEvent::UserCreated => 101,
+            AuditEvent::UserDeactivated => 103,
+            AuditEvent::UserReactivated => 104,
+            AuditEvent::UserRoleChanged => 105,
+            AuditEvent::UserPasswordChanged => 122,
+            AuditEvent::UserFullNameChanged => 124,
+            AuditEvent::UserApiKeyChanged => 127,
+            AuditEvent::UserBotOwnerChanged => 128,
+            AuditEvent::RealmCreated => 215,
+        }
+    }
+}
+
+/// One audit row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub realm_id: i64,
+    pub acting_user_id: Option<i64>,
+    pub modified_user_id: Option<i64>,
+    pub event_type: i64,
+    pub event_time: i64,
+    pub extra_data: Option<String>,
+}
+
+/// Insert an audit row inside an open transaction (any engine).
+macro_rules! insert_audit {
+    ($tx:expr, $realm:expr, $acting:expr, $modified:expr, $event:expr, $now:expr, $extra:expr) => {
+        sqlx::query(
+            "INSERT INTO audit_log \
+             (realm_id, acting_user_id, modified_user_id, event_type, event_time, extra_data) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($realm)
+        .bind($acting)
+        .bind($modified)
+        .bind($crate::AuditEvent::code($event))
+        .bind($now)
+        .bind($extra)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+pub(crate) use insert_audit;
+
+impl Store {
+    /// Audit rows about `user_id`, oldest first.
+    pub async fn audit_for_user(&self, user_id: i64) -> Result<Vec<AuditRow>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, AuditRow>(
+                "SELECT id, realm_id, acting_user_id, modified_user_id, event_type, event_time, \
+                 extra_data FROM audit_log WHERE modified_user_id = $1 ORDER BY id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}

@@ -1,0 +1,76 @@
+//! Forward-only migrations, one folder per engine with identical file names, embedded in the
+//! binary. A database that has a migration this binary does not know is refused (it was
+//! written by a newer tessera).
+
+use crate::{Backend, Result, Store};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+
+/// (version, description, SQLite SQL, PostgreSQL SQL)
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// The file names of each engine's migrations, for the test that keeps the folders in step.
+#[cfg(test)]
+pub const MIGRATION_FILES: &[&str] = &["0001_init.sql"];
+
+fn migrator(postgres: bool) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, desc, sqlite, pg)| {
+            let sql = if postgres { *pg } else { *sqlite };
+            Migration::new(
+                *version,
+                Cow::Borrowed(*desc),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    }
+}
+
+impl Store {
+    /// Apply any pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => migrator(false).run(pool).await?,
+            Backend::Postgres(pool) => migrator(true).run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_engines_have_the_same_migration_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let list = |engine: &str| {
+            let mut names: Vec<String> = std::fs::read_dir(dir.join(engine))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        assert_eq!(list("sqlite"), list("postgres"));
+        assert_eq!(list("sqlite"), MIGRATION_FILES.to_vec());
+        assert_eq!(MIGRATIONS.len(), MIGRATION_FILES.len());
+    }
+}

@@ -1,0 +1,170 @@
+//! The command line: one binary for the server and its administration.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// tessera — a Zulip-compatible server.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives; every command takes these the same way.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Data folder: the SQLite database and the server secret.
+    #[arg(long, env = "TESSERA_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Use this database instead of the data folder's SQLite (`postgres://…` or `sqlite://…`).
+    #[arg(long, env = "TESSERA_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Server secret file (64 hex characters); default DATA_DIR/secret.key, created on first
+    /// run. `TESSERA_SECRET` gives the secret itself instead.
+    #[arg(long, env = "TESSERA_SECRET_FILE", global = true)]
+    pub secret_file: Option<PathBuf>,
+    /// The site URL written into zuliprc and server_settings (default: the one `serve` last
+    /// used, else http:// + the listen address).
+    #[arg(long, env = "TESSERA_SITE_URL", global = true)]
+    pub site_url: Option<String>,
+    /// The organization's subdomain ("" is the root realm).
+    #[arg(long, env = "TESSERA_REALM", default_value = "", global = true)]
+    pub realm: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the organization on first start with an empty store).
+    Serve(ServeArgs),
+    /// Create the organization and its owner (password from stdin or --password-file).
+    Init(InitArgs),
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage bots.
+    #[command(subcommand)]
+    Bot(BotCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print a user's or bot's zuliprc.
+    Zuliprc(EmailArg),
+    /// Check the store (and, with --url or TESSERA_LISTEN, a running server).
+    Healthcheck(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:9991")]
+    pub listen: String,
+    /// Serve development-only endpoints (`dev_fetch_api_key`).
+    #[arg(long, env = "TESSERA_DEVELOPMENT")]
+    pub development: bool,
+    /// Organization name used if the first start creates it.
+    #[arg(long, env = "TESSERA_ORG_NAME", default_value = "Tessera")]
+    pub org_name: String,
+    /// Owner email used if the first start creates the organization.
+    #[arg(long, env = "TESSERA_OWNER_EMAIL", default_value = "owner@tessera.localhost")]
+    pub owner_email: String,
+    /// Failed fetch_api_key attempts allowed per client IP per 10 minutes.
+    #[arg(long, env = "TESSERA_AUTH_FAILURES_PER_IP", default_value_t = 100)]
+    pub auth_failures_per_ip: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordArg {
+    /// Read the password from this file instead of stdin.
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub org_name: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub full_name: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordArg,
+}
+
+#[derive(Debug, Args)]
+pub struct EmailArg {
+    #[arg(long)]
+    pub email: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person (password from stdin or --password-file).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        full_name: String,
+        #[arg(long, default_value = "member", value_parser = ["owner", "admin", "moderator", "member", "guest"])]
+        role: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Set a password (from stdin or --password-file).
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Deactivate a user (their key stops working at once).
+    Deactivate(EmailArg),
+    /// Reactivate a user.
+    Reactivate(EmailArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotCommand {
+    /// Create a bot; prints its email.
+    Create {
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        short_name: String,
+        #[arg(long = "type", default_value = "generic", value_parser = ["generic", "incoming", "outgoing", "embedded"])]
+        bot_type: String,
+        /// Outgoing webhook endpoint.
+        #[arg(long, default_value = "")]
+        payload_url: String,
+        /// Embedded bot name (default helloworld).
+        #[arg(long)]
+        service_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new API key (prints it); the old one stops working at once.
+    Regenerate(EmailArg),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Base URL of a running server to probe (default: http:// + TESSERA_LISTEN when set).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

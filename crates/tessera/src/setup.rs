@@ -1,0 +1,189 @@
+//! Opening the store and the secret, and running the server.
+
+use crate::Failure;
+use crate::cli::{ServeArgs, StoreArgs};
+use anyhow::Context;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tessera_app::{App, Config, Store, SystemClock};
+use tessera_core::ServerSecret;
+use url::Url;
+
+const DEFAULT_SITE: &str = "http://127.0.0.1:9991";
+
+fn fail(msg: impl Into<String>) -> Failure {
+    Failure { msg: msg.into(), code: 1 }
+}
+
+/// Read a password from `--password-file` or one line of stdin (trailing newline removed).
+pub fn read_password(file: &Option<PathBuf>) -> Result<String, Failure> {
+    let mut text = String::new();
+    match file {
+        Some(path) => {
+            text = std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        }
+        None => {
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| fail(format!("cannot read the password from stdin: {e}")))?;
+        }
+    }
+    let line = text.lines().next().unwrap_or("").to_owned();
+    if line.is_empty() {
+        return Err(fail("no password given (pipe it on stdin or use --password-file)"));
+    }
+    Ok(line)
+}
+
+fn database_url(args: &StoreArgs) -> Result<String, Failure> {
+    if let Some(url) = &args.database_url {
+        return Ok(url.clone());
+    }
+    create_private_dir(&args.data_dir)?;
+    Ok(format!("sqlite://{}", args.data_dir.join("tessera.db").display()))
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| fail(format!("cannot create the data folder {}: {e}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// Load the server secret: `TESSERA_SECRET`, else the secret file. A missing file is created
+/// (mode 0600) only for a store that was never initialised; otherwise it is an error, since a
+/// new secret could not open any stored key.
+async fn load_secret(args: &StoreArgs, store: &Store) -> Result<ServerSecret, Failure> {
+    if let Ok(hex) = std::env::var("TESSERA_SECRET") {
+        return ServerSecret::from_hex(&hex).map_err(|e| fail(format!("TESSERA_SECRET: {e}")));
+    }
+    let path = args.secret_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| fail(format!("cannot read the server secret {}: {e}", path.display())))?;
+        return ServerSecret::from_hex(&text).map_err(|e| fail(format!("{}: {e}", path.display())));
+    }
+    let initialised = store.meta_get("secret_check").await.map_err(|e| fail(e.to_string()))?.is_some();
+    if initialised {
+        return Err(fail(format!(
+            "the server secret {} is missing, but this store was initialised with one; restore it or set TESSERA_SECRET",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent() {
+        create_private_dir(parent)?;
+    }
+    let hex = ServerSecret::generate_hex();
+    write_private(&path, &hex).map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    ServerSecret::from_hex(&hex).map_err(|e| fail(e.to_string()))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+/// Open the store and build the app with the default configuration.
+pub async fn open(args: &StoreArgs, serve_site: Option<Url>) -> Result<App, Failure> {
+    open_with(args, serve_site, |_| {}).await
+}
+
+/// Open the store and build the app; `serve_site` is the serve command's site URL and `tweak`
+/// adjusts the configuration before the app is assembled.
+pub async fn open_with(
+    args: &StoreArgs,
+    serve_site: Option<Url>,
+    tweak: impl FnOnce(&mut Config),
+) -> Result<App, Failure> {
+    let url = database_url(args)?;
+    let store = Store::connect(&url).await.map_err(|e| fail(format!("cannot open the database: {e}")))?;
+    store.migrate().await.map_err(|e| fail(format!("cannot migrate the database: {e}")))?;
+    let secret = load_secret(args, &store).await?;
+    tessera_app::check_secret(&store, &secret).await?;
+    let site = match serve_site {
+        Some(s) => s,
+        None => {
+            let stored = store.meta_get("site_url").await.map_err(|e| fail(e.to_string()))?;
+            let raw = args.site_url.clone().or(stored).unwrap_or_else(|| DEFAULT_SITE.to_owned());
+            parse_site(&raw)?
+        }
+    };
+    let mut config = Config::new(site);
+    config.development = std::env::var("TESSERA_DEVELOPMENT").is_ok_and(|v| v == "1" || v == "true");
+    tweak(&mut config);
+    Ok(App::new(store, secret, config, Arc::new(SystemClock)))
+}
+
+fn parse_site(raw: &str) -> Result<Url, Failure> {
+    let url = Url::parse(raw.trim_end_matches('/'))
+        .map_err(|e| fail(format!("invalid site URL {raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(fail(format!("invalid site URL {raw:?}: must be http(s)://host[:port]")));
+    }
+    Ok(url)
+}
+
+/// `tessera serve`.
+pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
+    let raw_site = args.site_url.clone().unwrap_or_else(|| format!("http://{}", serve.listen));
+    let site = parse_site(&raw_site)?;
+    let app = open_with(args, Some(site), |config| {
+        config.development = serve.development;
+        config.auth_failures_by_ip = (600, serve.auth_failures_per_ip);
+    })
+    .await?;
+    let site_text = app.realm_url("");
+    app.store().meta_set("site_url", &site_text).await.map_err(|e| fail(e.to_string()))?;
+
+    if !app.is_initialized().await? {
+        let password = tessera_core::api_key::random_base62(20);
+        let done = app.bootstrap(&serve.org_name, &serve.owner_email, None, &password).await?;
+        println!("tessera: first start, created organization \"{}\"", serve.org_name);
+        println!("  site:     {}", done.realm_url);
+        println!("  owner:    {}", done.email);
+        println!("  password: {password}   (shown once; change it with: tessera user set-password --email {})", done.email);
+        println!("  API:      tessera zuliprc --email {} > ~/.zuliprc   (or POST /api/v1/fetch_api_key)", done.email);
+    }
+    app.key_cache().start_listener().await;
+    let listener = tokio::net::TcpListener::bind(&serve.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", serve.listen))?;
+    let addr = listener.local_addr().map_err(anyhow::Error::from)?;
+    println!("tessera: serving {site_text} on http://{addr}");
+    tracing::info!(%addr, site = %site_text, engine = ?app.store().engine(), "listening");
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    };
+    tessera_http::serve(listener, app.clone(), shutdown).await.map_err(anyhow::Error::from)?;
+    app.store().close().await;
+    Ok(())
+}
