@@ -16,7 +16,8 @@ pub use server_settings::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
 
 use axum::Router;
 use axum::http::{HeaderName, header};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
+use fallback::only;
 use std::net::SocketAddr;
 use tessera_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,35 +27,60 @@ use tower_http::trace::TraceLayer;
 /// Endpoints Zulip mounts under both `/api/v1/` and `/json/`.
 fn shared_routes() -> Router<App> {
     Router::new()
-        .route("/users/me", get(users::get_users_me))
-        .route("/users/{user_id}/reactivate", post(users::post_reactivate))
-        .route("/bots", get(bots::get_bots).post(bots::post_bots))
-        .route("/bots/{bot_id}", axum::routing::patch(bots::patch_bot).delete(bots::delete_bot))
-        .route("/bots/{bot_id}/api_key", get(bots::get_bot_api_key))
-        .route("/bots/{bot_id}/api_key/regenerate", post(bots::post_regenerate_bot_key))
-        .route("/bots/{bot_id}/zuliprc", get(bots::get_bot_zuliprc))
+        .route("/users/me", get(users::get_users_me).fallback(only(&["GET"])))
+        .route(
+            "/users/{user_id}/reactivate",
+            post(users::post_reactivate).fallback(only(&["POST"])),
+        )
+        .route("/bots", get(bots::get_bots).post(bots::post_bots).fallback(only(&["GET", "POST"])))
+        .route(
+            "/bots/{bot_id}",
+            patch(bots::patch_bot).delete(bots::delete_bot).fallback(only(&["PATCH", "DELETE"])),
+        )
+        .route("/bots/{bot_id}/api_key", get(bots::get_bot_api_key).fallback(only(&["GET"])))
+        .route(
+            "/bots/{bot_id}/api_key/regenerate",
+            post(bots::post_regenerate_bot_key).fallback(only(&["POST"])),
+        )
+        .route("/bots/{bot_id}/zuliprc", get(bots::get_bot_zuliprc).fallback(only(&["GET"])))
 }
 
 /// Endpoints only under `/api/v1/`.
 fn api_only_routes() -> Router<App> {
     Router::new()
-        .route("/server_settings", get(server_settings::get_server_settings))
-        .route("/fetch_api_key", post(fetch_api_key::post_fetch_api_key))
-        .route("/dev_fetch_api_key", post(fetch_api_key::post_dev_fetch_api_key))
-        .route("/users/me/api_key/regenerate", post(users::post_regenerate_own_key))
+        .route(
+            "/server_settings",
+            get(server_settings::get_server_settings).fallback(only(&["GET"])),
+        )
+        .route("/fetch_api_key", post(fetch_api_key::post_fetch_api_key).fallback(only(&["POST"])))
+        .route(
+            "/dev_fetch_api_key",
+            post(fetch_api_key::post_dev_fetch_api_key).fallback(only(&["POST"])),
+        )
+        .route(
+            "/users/me/api_key/regenerate",
+            post(users::post_regenerate_own_key).fallback(only(&["POST"])),
+        )
         .route(
             "/users/me/apns_device_token",
-            post(push_devices::post_apns).delete(push_devices::delete_apns),
+            post(push_devices::post_apns)
+                .delete(push_devices::delete_apns)
+                .fallback(only(&["POST", "DELETE"])),
         )
         .route(
             "/users/me/android_gcm_reg_id",
-            post(push_devices::post_fcm).delete(push_devices::delete_fcm),
+            post(push_devices::post_fcm)
+                .delete(push_devices::delete_fcm)
+                .fallback(only(&["POST", "DELETE"])),
         )
 }
 
 /// Endpoints only under `/json/`.
 fn json_only_routes() -> Router<App> {
-    Router::new().route("/fetch_api_key", post(fetch_api_key::post_json_fetch_api_key))
+    Router::new().route(
+        "/fetch_api_key",
+        post(fetch_api_key::post_json_fetch_api_key).fallback(only(&["POST"])),
+    )
 }
 
 /// The whole application router.
@@ -63,7 +89,6 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", shared_routes().merge(api_only_routes()))
         .nest("/json", shared_routes().merge(json_only_routes()))
         .fallback(fallback::fallback)
-        .layer(axum::middleware::from_fn(fallback::method_not_allowed))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook
