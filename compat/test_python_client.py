@@ -52,9 +52,8 @@ def create_bot_via_api(t: Tessera, owner: zulip.Client) -> Tuple[int, str, str]:
     assert isinstance(email, str) and email.startswith("test-bot@"), (
         f"GET /bots: bot username should be test-bot@<bot domain>: {mine[0]!r}"
     )
-    assert mine[0].get("api_key") == res["api_key"], (
-        f"GET /bots api_key differs from POST /bots api_key: {mine[0]!r} vs {res!r}"
-    )
+    # Decision D5: keys never appear in list payloads.
+    assert "api_key" not in mine[0], f"GET /bots must not carry api_key: {mine[0]!r}"
     return res["user_id"], res["api_key"], email
 
 
