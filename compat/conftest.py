@@ -299,9 +299,29 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
+def fresh_postgres_database(base_url: str) -> str:
+    """Create an empty database on the server of ``base_url`` and return its URL."""
+    import secrets
+    import urllib.parse
+
+    name = "tessera_py_" + secrets.token_hex(6)
+    subprocess.run(["psql", base_url, "-qc", f"CREATE DATABASE {name}"], check=True,
+                   capture_output=True, timeout=30)
+    parts = urllib.parse.urlparse(base_url)
+    return urllib.parse.urlunparse(parts._replace(path="/" + name))
+
+
 @pytest.fixture
-def tessera_dir(tessera_bin: str, tmp_path: Path, request: pytest.FixtureRequest) -> Tessera:
-    """An initialised data dir (org + owner), no server running."""
+def tessera_dir(tessera_bin: str, tmp_path: Path, request: pytest.FixtureRequest,
+                monkeypatch: pytest.MonkeyPatch) -> Tessera:
+    """An initialised data dir (org + owner), no server running.
+
+    With TESSERA_TEST_DATABASE_URL set, the store is a fresh PostgreSQL database instead of
+    the data dir's SQLite file (the secret still lives in the data dir).
+    """
+    pg = os.environ.get("TESSERA_TEST_DATABASE_URL")
+    if pg:
+        monkeypatch.setenv("TESSERA_DATABASE_URL", fresh_postgres_database(pg))
     transcript: List[str] = []
     request.node._tessera_transcript = transcript
     t = Tessera(tessera_bin, tmp_path, transcript)
