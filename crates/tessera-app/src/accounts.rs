@@ -43,7 +43,11 @@ impl App {
             bot_type: None,
             bot_owner_id: None,
             password_hash,
-            key_digest: self.secret().digest(Purpose::ApiKey, key.expose()).0.to_vec(),
+            key_digest: self
+                .secret()
+                .digest(Purpose::ApiKey, key.expose())
+                .0
+                .to_vec(),
             seal_key: Box::new(move |id| secret.seal(Purpose::ApiKey, id, &plain)),
             service: None,
             timezone: String::new(),
@@ -68,7 +72,9 @@ impl App {
     ) -> Result<Bootstrap> {
         let org_name = org_name.trim();
         if org_name.is_empty() || org_name.chars().count() > 40 {
-            return Err(AppError::bad("Organization name must be 1 to 40 characters."));
+            return Err(AppError::bad(
+                "Organization name must be 1 to 40 characters.",
+            ));
         }
         let email = Email::parse(email).map_err(AppError::bad)?;
         let full_name = match full_name {
@@ -114,7 +120,12 @@ impl App {
     ) -> Result<UserRow> {
         let email = Email::parse(email).map_err(AppError::bad)?;
         let full_name = check_full_name(full_name).map_err(AppError::bad)?;
-        if self.store().user_by_email(realm_id, email.as_str()).await?.is_some() {
+        if self
+            .store()
+            .user_by_email(realm_id, email.as_str())
+            .await?
+            .is_some()
+        {
             return Err(AppError::bad("Email is already in use."));
         }
         let hash = match password {
@@ -140,8 +151,13 @@ impl App {
     /// authentication rate-limit history, as Zulip does.
     pub async fn set_password(&self, user: &UserRow, password: &str, acting: i64) -> Result<()> {
         let hash = self.hash_new_password(password).await?;
-        self.store().set_password(user.id, &hash, acting, self.now()).await?;
-        self.inner.limits.auth_by_username.clear(&user.delivery_email);
+        self.store()
+            .set_password(user.id, &hash, acting, self.now())
+            .await?;
+        self.inner
+            .limits
+            .auth_by_username
+            .clear(&user.delivery_email);
         Ok(())
     }
 
@@ -162,14 +178,19 @@ impl App {
     }
 
     async fn set_active(&self, user: &UserRow, active: bool, acting: i64) -> Result<bool> {
-        let changed = self.store().set_active(user.id, active, acting, self.now()).await?;
+        let changed = self
+            .store()
+            .set_active(user.id, active, acting, self.now())
+            .await?;
         self.inner.key_cache.evict(&user.api_key_digest).await;
         Ok(changed)
     }
 
     /// Change a user's role (audit 105); the cached principal is evicted.
     pub async fn set_role(&self, user: &UserRow, role: Role, acting: i64) -> Result<()> {
-        self.store().set_role(user.id, role.as_i64(), acting, self.now()).await?;
+        self.store()
+            .set_role(user.id, role.as_i64(), acting, self.now())
+            .await?;
         self.inner.key_cache.evict(&user.api_key_digest).await;
         Ok(())
     }

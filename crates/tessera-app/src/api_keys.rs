@@ -58,17 +58,26 @@ impl App {
             }
             Err(e)
         };
-        let user = self.store().user_by_email(realm.row.id, email.as_str()).await?;
+        let user = self
+            .store()
+            .user_by_email(realm.row.id, email.as_str())
+            .await?;
         // Exactly one Argon2 verification on every path, against a dummy hash when there is no
         // usable account, so timing does not tell the cases apart.
         let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-        let password_ok = self.inner.passwords.verify(phc, password.to_owned()).await?;
+        let password_ok = self
+            .inner
+            .passwords
+            .verify(phc, password.to_owned())
+            .await?;
         if !realm.row.password_auth_enabled {
             return fail(AppError::PasswordAuthDisabled);
         }
         // Zulip's EmailAuthBackend looks the account up and checks that it and its realm are
         // active before it checks the password.
-        let Some(user) = user else { return fail(AppError::AuthenticationFailed) };
+        let Some(user) = user else {
+            return fail(AppError::AuthenticationFailed);
+        };
         if realm.row.deactivated {
             return fail(AppError::RealmDeactivated);
         }
@@ -87,7 +96,11 @@ impl App {
     }
 
     /// `POST /json/fetch_api_key`: a signed-in user re-enters their password to see their key.
-    pub async fn reveal_own_api_key(&self, who: &Principal, password: &str) -> Result<(ApiKey, String)> {
+    pub async fn reveal_own_api_key(
+        &self,
+        who: &Principal,
+        password: &str,
+    ) -> Result<(ApiKey, String)> {
         let realm = self.realm_for_subdomain(&who.realm_string_id).await?;
         let user = self.user_row(who.user_id.0).await?;
         if realm.row.password_auth_enabled {
@@ -105,7 +118,10 @@ impl App {
             if !ok {
                 return Err(AppError::bad("Password is incorrect."));
             }
-            self.inner.limits.auth_by_username.clear(&user.delivery_email);
+            self.inner
+                .limits
+                .auth_by_username
+                .clear(&user.delivery_email);
         }
         Ok((self.reveal_api_key(&user)?, user.delivery_email))
     }
@@ -136,7 +152,10 @@ impl App {
 
     /// A user row by id, or "No such user".
     pub async fn user_row(&self, id: i64) -> Result<UserRow> {
-        self.store().user_by_id(id).await?.ok_or_else(|| AppError::bad("No such user"))
+        self.store()
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| AppError::bad("No such user"))
     }
 
     /// The `zuliprc` for a user or bot (the site is its realm's URL; bots of type outgoing

@@ -8,7 +8,14 @@ use tessera_core::{ApiKey, BotType, Email, Role};
 use tessera_store::{NewService, UserRow};
 
 /// The embedded bots Zulip ships (`zulip_bots` names accepted as `service_name`).
-pub const EMBEDDED_BOTS: &[&str] = &["converter", "encrypt", "helloworld", "virtual_fs", "giphy", "followup"];
+pub const EMBEDDED_BOTS: &[&str] = &[
+    "converter",
+    "encrypt",
+    "helloworld",
+    "virtual_fs",
+    "giphy",
+    "followup",
+];
 
 /// Parameters of `POST /bots` after wire decoding.
 #[derive(Debug, Clone, Default)]
@@ -54,11 +61,15 @@ impl App {
         let domain = self.bot_domain(&who.realm_string_id);
         let email = Email::parse(&format!("{short_name}-bot@{domain}"))
             .map_err(|_| AppError::bad("Bad name or username"))?;
-        let bot_type = BotType::from_i64(new.bot_type).ok_or_else(|| AppError::bad("Invalid bot type"))?;
+        let bot_type =
+            BotType::from_i64(new.bot_type).ok_or_else(|| AppError::bad("Invalid bot type"))?;
         if new.interface_type != 1 && new.interface_type != 2 {
             return Err(AppError::bad("Invalid interface type"));
         }
-        let service_name = new.service_name.clone().unwrap_or_else(|| short_name.clone());
+        let service_name = new
+            .service_name
+            .clone()
+            .unwrap_or_else(|| short_name.clone());
         if bot_type == BotType::Embedded && !EMBEDDED_BOTS.contains(&service_name.as_str()) {
             return Err(AppError::bad("Invalid embedded bot name."));
         }
@@ -66,10 +77,15 @@ impl App {
             return Err(AppError::bad("payload_url is not a URL"));
         }
         let store = self.store();
-        if store.user_by_email(who.realm_id, email.as_str()).await?.is_some() {
+        if store
+            .user_by_email(who.realm_id, email.as_str())
+            .await?
+            .is_some()
+        {
             return Err(AppError::bad("Username already in use"));
         }
-        self.check_name_available(who.realm_id, &full_name, None).await?;
+        self.check_name_available(who.realm_id, &full_name, None)
+            .await?;
 
         let (mut row, key) = self.new_user_row(who.realm_id, &email, full_name, Role::Member, None);
         row.bot_type = Some(bot_type.as_i64());
@@ -84,7 +100,10 @@ impl App {
                 seal_token: Box::new(move |id| secret.seal(Purpose::ServiceToken, id, &token)),
             });
         }
-        let user = match store.create_user(row, Some(who.user_id.0), self.now()).await {
+        let user = match store
+            .create_user(row, Some(who.user_id.0), self.now())
+            .await
+        {
             Err(tessera_store::StoreError::Conflict(_)) => {
                 return Err(AppError::bad("Username already in use"));
             }
@@ -94,7 +113,12 @@ impl App {
     }
 
     /// Zulip's `check_bot_name_available`: no other active user may have this exact name.
-    async fn check_name_available(&self, realm_id: i64, name: &str, except: Option<i64>) -> Result<()> {
+    async fn check_name_available(
+        &self,
+        realm_id: i64,
+        name: &str,
+        except: Option<i64>,
+    ) -> Result<()> {
         let taken = self
             .store()
             .users_in_realm(realm_id)
@@ -124,7 +148,12 @@ impl App {
     pub async fn list_visible_bots(&self, who: &Principal) -> Result<Vec<BotView>> {
         who.require_member_or_admin()?;
         let rows = if who.role.is_admin() {
-            self.store().users_in_realm(who.realm_id).await?.into_iter().filter(|u| u.is_bot).collect()
+            self.store()
+                .users_in_realm(who.realm_id)
+                .await?
+                .into_iter()
+                .filter(|u| u.is_bot)
+                .collect()
         } else {
             self.store().bots_owned_by(who.user_id.0, false).await?
         };
@@ -191,7 +220,11 @@ impl App {
 
     /// `POST /bots/{bot_id}/api_key/regenerate`: any administrator or the owner may rotate
     /// (D5); the new key is returned only to someone who may see it.
-    pub async fn regenerate_bot_api_key(&self, who: &Principal, bot_id: i64) -> Result<Option<ApiKey>> {
+    pub async fn regenerate_bot_api_key(
+        &self,
+        who: &Principal,
+        bot_id: i64,
+    ) -> Result<Option<ApiKey>> {
         who.require_member_or_admin()?;
         let bot = self.access_bot(who, bot_id).await?;
         let key = self.regenerate_api_key(&bot, who.user_id.0).await?;
@@ -213,7 +246,8 @@ impl App {
             .await?
             .filter(|u| u.realm_id == who.realm_id)
             .ok_or_else(|| AppError::bad("No such user"))?;
-        let may = who.role.is_admin() || (target.is_bot && target.bot_owner_id == Some(who.user_id.0));
+        let may =
+            who.role.is_admin() || (target.is_bot && target.bot_owner_id == Some(who.user_id.0));
         if !may {
             return Err(AppError::bad("Insufficient permission"));
         }
@@ -237,7 +271,12 @@ impl App {
     }
 
     /// `PATCH /bots/{bot_id}`. Returns the bot after the change.
-    pub async fn patch_bot(&self, who: &Principal, bot_id: i64, patch: BotPatch) -> Result<BotView> {
+    pub async fn patch_bot(
+        &self,
+        who: &Principal,
+        bot_id: i64,
+        patch: BotPatch,
+    ) -> Result<BotView> {
         who.require_member_or_admin()?;
         let bot = self.access_bot(who, bot_id).await?;
         let now = self.now();
@@ -245,15 +284,20 @@ impl App {
         if let Some(name) = &patch.full_name {
             let name = check_full_name(name).map_err(AppError::bad)?;
             if name != bot.full_name {
-                self.check_name_available(bot.realm_id, &name, Some(bot.id)).await?;
-                self.store().set_full_name(bot.id, &name, actor, now).await?;
+                self.check_name_available(bot.realm_id, &name, Some(bot.id))
+                    .await?;
+                self.store()
+                    .set_full_name(bot.id, &name, actor, now)
+                    .await?;
             }
         }
         if let Some(role) = patch.role {
             let role = Role::from_i64(role).ok_or_else(|| AppError::bad("Invalid role"))?;
             let involves_owner = role == Role::Owner || bot.role == Role::Owner.as_i64();
             if involves_owner && who.role != Role::Owner {
-                return Err(AppError::UnauthorizedPrincipal("Must be an organization owner".into()));
+                return Err(AppError::UnauthorizedPrincipal(
+                    "Must be an organization owner".into(),
+                ));
             }
             if !who.role.is_admin() {
                 return Err(AppError::UnauthorizedPrincipal(
@@ -275,15 +319,22 @@ impl App {
                 return Err(AppError::bad("Failed to change owner, user is deactivated"));
             }
             if owner.is_bot {
-                return Err(AppError::bad("Failed to change owner, bots can't own other bots"));
+                return Err(AppError::bad(
+                    "Failed to change owner, bots can't own other bots",
+                ));
             }
             if bot.bot_owner_id != Some(owner.id) {
-                self.store().set_bot_owner(bot.id, owner.id, actor, now).await?;
+                self.store()
+                    .set_bot_owner(bot.id, owner.id, actor, now)
+                    .await?;
             }
         }
         if patch.service_payload_url.is_some() || patch.service_interface.is_some() {
             if let Some(service) = self.store().service_for(bot.id).await? {
-                let url = patch.service_payload_url.clone().unwrap_or(service.base_url);
+                let url = patch
+                    .service_payload_url
+                    .clone()
+                    .unwrap_or(service.base_url);
                 if !url.is_empty() && !valid_url(&url) {
                     return Err(AppError::bad("service_payload_url is not a URL"));
                 }

@@ -39,8 +39,14 @@ impl KeyCache {
     pub(crate) fn new(store: Store, capacity: u64) -> KeyCache {
         KeyCache {
             store,
-            positive: Cache::builder().max_capacity(capacity).time_to_live(POSITIVE_TTL).build(),
-            negative: Cache::builder().max_capacity(capacity).time_to_live(NEGATIVE_TTL).build(),
+            positive: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(POSITIVE_TTL)
+                .build(),
+            negative: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(NEGATIVE_TTL)
+                .build(),
             seen: Arc::new(AtomicI64::new(-1)),
             listening: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
@@ -113,7 +119,9 @@ impl KeyCache {
         if self.store.engine() != Engine::Postgres {
             return false;
         }
-        let Some(pool) = self.store.pg_pool().cloned() else { return false };
+        let Some(pool) = self.store.pg_pool().cloned() else {
+            return false;
+        };
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {

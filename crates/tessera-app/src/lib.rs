@@ -54,7 +54,15 @@ impl App {
         let passwords = passwords::PasswordPool::new(config.password_hash_concurrency);
         let limits = rate_limit::Limits::new(&config);
         App {
-            inner: Arc::new(Inner { store, secret, config, clock, key_cache, passwords, limits }),
+            inner: Arc::new(Inner {
+                store,
+                secret,
+                config,
+                clock,
+                key_cache,
+                passwords,
+                limits,
+            }),
         }
     }
 

@@ -54,7 +54,9 @@ impl App {
         who.require_human()?;
         if let Some(appid) = appid {
             let ok = !appid.is_empty()
-                && appid.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+                && appid
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
             if !ok {
                 return Err(AppError::bad("appid has invalid format"));
             }
@@ -67,10 +69,19 @@ impl App {
     }
 
     /// Remove one of the caller's device tokens.
-    pub async fn remove_push_device(&self, who: &Principal, service: PushService, token: &str) -> Result<()> {
+    pub async fn remove_push_device(
+        &self,
+        who: &Principal,
+        service: PushService,
+        token: &str,
+    ) -> Result<()> {
         who.require_human()?;
         validate_token(token, service)?;
-        if !self.store().remove_push_device(who.user_id.0, service.kind(), token).await? {
+        if !self
+            .store()
+            .remove_push_device(who.user_id.0, service.kind(), token)
+            .await?
+        {
             return Err(AppError::bad("Token does not exist"));
         }
         Ok(())

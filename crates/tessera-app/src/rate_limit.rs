@@ -39,12 +39,18 @@ impl RateLimiter {
     }
 
     fn with_log<T>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<i64>>) -> T) -> T {
-        let mut guard = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 
     fn trim(&self, entries: &mut VecDeque<i64>, now: i64) {
-        while entries.front().is_some_and(|&t| t <= now - self.window_micros) {
+        while entries
+            .front()
+            .is_some_and(|&t| t <= now - self.window_micros)
+        {
             entries.pop_front();
         }
     }
@@ -107,7 +113,10 @@ pub(crate) struct Limits {
 impl Limits {
     pub fn new(config: &Config) -> Limits {
         Limits {
-            auth_by_username: RateLimiter::new(config.auth_by_username.0, config.auth_by_username.1),
+            auth_by_username: RateLimiter::new(
+                config.auth_by_username.0,
+                config.auth_by_username.1,
+            ),
             auth_failures_by_ip: RateLimiter::new(
                 config.auth_failures_by_ip.0,
                 config.auth_failures_by_ip.1,
@@ -129,7 +138,10 @@ mod tests {
         let wait = l.hit("a", t0 + 20_000_000).err().unwrap_or_default();
         assert!((wait - 40.0).abs() < 1e-6, "{wait}");
         assert!(l.hit("b", t0).is_ok(), "keys are independent");
-        assert!(l.hit("a", t0 + 60_000_001).is_ok(), "oldest left the window");
+        assert!(
+            l.hit("a", t0 + 60_000_001).is_ok(),
+            "oldest left the window"
+        );
         l.clear("a");
         assert_eq!(l.limited("a", t0 + 60_000_002), None);
     }

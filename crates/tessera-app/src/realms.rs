@@ -17,7 +17,9 @@ impl App {
     /// ending in `.` + the site's host gives the prefix (`www` means the root); anything else
     /// is the root realm `""`.
     pub fn subdomain_for_host(&self, host: Option<&str>) -> String {
-        let Some(host) = host else { return String::new() };
+        let Some(host) = host else {
+            return String::new();
+        };
         let host = host.trim().to_lowercase();
         let site = &self.config().site_url;
         let root = site_authority(site);
@@ -63,8 +65,17 @@ impl App {
     /// The domain of bot emails in a realm: its host when that makes a valid email domain,
     /// otherwise the configured fake domain (Zulip's `get_fake_email_domain`).
     pub fn bot_domain(&self, string_id: &str) -> String {
-        let host = self.config().site_url.host_str().unwrap_or("").to_lowercase();
-        let host = if string_id.is_empty() { host } else { format!("{string_id}.{host}") };
+        let host = self
+            .config()
+            .site_url
+            .host_str()
+            .unwrap_or("")
+            .to_lowercase();
+        let host = if string_id.is_empty() {
+            host
+        } else {
+            format!("{string_id}.{host}")
+        };
         if tessera_core::email::valid_domain(&host) {
             host
         } else {

@@ -22,7 +22,10 @@ impl App {
     /// The avatar URL of a user without an uploaded avatar (Zulip's Gravatar default).
     pub fn avatar_url(&self, user: &UserRow) -> String {
         let hash = hex::encode(md5::compute(user.email.to_lowercase().as_bytes()).0);
-        format!("https://secure.gravatar.com/avatar/{hash}?d=identicon&version={}", user.avatar_version)
+        format!(
+            "https://secure.gravatar.com/avatar/{hash}?d=identicon&version={}",
+            user.avatar_version
+        )
     }
 
     /// The realm icon URL (Zulip's Gravatar identicon of the realm's string id).
@@ -69,6 +72,9 @@ impl App {
 mod tests {
     #[test]
     fn iso_minutes_format() {
-        assert_eq!(super::iso_minutes(1_705_314_600_000_000), "2024-01-15T10:30+00:00");
+        assert_eq!(
+            super::iso_minutes(1_705_314_600_000_000),
+            "2024-01-15T10:30+00:00"
+        );
     }
 }

@@ -23,10 +23,11 @@ pub fn check_full_name(raw: &str) -> Result<String, &'static str> {
         return Err("Invalid characters in name!");
     }
     // A trailing "|<digits>" is how Zulip disambiguates mentions of duplicate names.
-    if let Some((_, tail)) = name.rsplit_once('|') {
-        if !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit()) {
-            return Err("Invalid format!");
-        }
+    if let Some((_, tail)) = name.rsplit_once('|')
+        && !tail.is_empty()
+        && tail.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err("Invalid format!");
     }
     Ok(name.to_owned())
 }

@@ -4,8 +4,8 @@
 use crate::error::{ApiError, BASIC_REALM, NOT_LOGGED_IN, SESSION_REALM};
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use tessera_app::{App, AppError, Principal};
 use tessera_core::basic_auth::{BasicAuthError, parse_basic};
 
@@ -24,19 +24,35 @@ pub fn original_path(parts: &Parts) -> String {
 
 /// The subdomain named by the request's `Host`.
 pub fn subdomain(app: &App, parts: &Parts) -> String {
-    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
     app.subdomain_for_host(host)
 }
 
 /// Zulip's handling of a request with no credentials at all: browsers are sent to the login
 /// page, API clients get 401 with the challenge for their path.
 fn missing_authentication(parts: &Parts, path: &str) -> Response {
-    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if accept.contains("text/html") {
         let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
-        return Redirect::to(&format!("/login/?next={next}")).into_response();
+        // Django's HttpResponseRedirect: a plain 302.
+        let mut r = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("/login/?next={next}")) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return r;
     }
-    let challenge = if path.starts_with("/api") { BASIC_REALM } else { SESSION_REALM };
+    let challenge = if path.starts_with("/api") {
+        BASIC_REALM
+    } else {
+        SESSION_REALM
+    };
     ApiError::unauthorized(NOT_LOGGED_IN, challenge).into_response()
 }
 
@@ -57,12 +73,17 @@ pub async fn basic_principal(
             ApiError::unauthorized("Invalid authorization header for basic auth", BASIC_REALM)
         }
     })?;
-    app.authenticate_api_key(subdomain, Some(&creds.username), &creds.api_key, allow_incoming_webhook)
-        .await
-        .map_err(|e| match e {
-            AppError::Auth(f) => ApiError::unauthorized(f.to_string(), BASIC_REALM),
-            other => other.into(),
-        })
+    app.authenticate_api_key(
+        subdomain,
+        Some(&creds.username),
+        &creds.api_key,
+        allow_incoming_webhook,
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Auth(f) => ApiError::unauthorized(f.to_string(), BASIC_REALM),
+        other => other.into(),
+    })
 }
 
 impl FromRequestParts<App> for Caller {
@@ -93,4 +114,3 @@ pub fn client_ip(parts: &Parts) -> Option<String> {
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
 }
-

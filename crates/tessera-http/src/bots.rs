@@ -23,14 +23,22 @@ fn bot_list_entry(app: &App, bot: &BotView) -> Value {
 }
 
 /// GET /api/v1/bots (also /json) — the caller's own active bots, without keys.
-pub async fn get_bots(State(app): State<App>, Caller(who): Caller, params: Params) -> ApiResult<Response> {
+pub async fn get_bots(
+    State(app): State<App>,
+    Caller(who): Caller,
+    params: Params,
+) -> ApiResult<Response> {
     let bots = app.list_own_bots(&who).await?;
     let list: Vec<Value> = bots.iter().map(|b| bot_list_entry(&app, b)).collect();
     Ok(params.success(json!({ "bots": list })))
 }
 
 /// POST /api/v1/bots (also /json) — create a bot owned by the caller.
-pub async fn post_bots(State(app): State<App>, Caller(who): Caller, mut params: Params) -> ApiResult<Response> {
+pub async fn post_bots(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
     let full_name = params.required("full_name")?;
     let short_name = params.required("short_name")?;
     let bot_type = params.json_int("bot_type")?.unwrap_or(1);
@@ -42,7 +50,14 @@ pub async fn post_bots(State(app): State<App>, Caller(who): Caller, mut params: 
     let _ = params.optional("default_sending_stream");
     let _ = params.optional("default_events_register_stream");
     let _ = params.json_bool("default_all_public_streams")?;
-    let new = NewBot { full_name, short_name, bot_type, payload_url, interface_type, service_name };
+    let new = NewBot {
+        full_name,
+        short_name,
+        bot_type,
+        payload_url,
+        interface_type,
+        service_name,
+    };
     let (bot, key) = app.create_bot(&who, new).await?;
     Ok(params.success(json!({
         "user_id": bot.id,
@@ -140,8 +155,14 @@ pub async fn get_bot_zuliprc(
     let text = app.bot_zuliprc(&who, path_id(&bot_id)?).await?;
     let mut resp = (StatusCode::OK, text).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"zuliprc\""));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"zuliprc\""),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }

@@ -93,14 +93,20 @@ impl From<AppError> for ApiError {
             AppError::Auth(f) => {
                 use tessera_app::AuthFailure as F;
                 match f {
-                    F::MalformedKey | F::InvalidKey => ApiError::new(S::UNAUTHORIZED, "INVALID_API_KEY", msg),
+                    F::MalformedKey | F::InvalidKey => {
+                        ApiError::new(S::UNAUTHORIZED, "INVALID_API_KEY", msg)
+                    }
                     F::UserDeactivated => ApiError::new(S::UNAUTHORIZED, "USER_DEACTIVATED", msg),
                     F::RealmDeactivated => ApiError::new(S::UNAUTHORIZED, "REALM_DEACTIVATED", msg),
                     F::WrongSubdomain | F::IncomingWebhookBot => ApiError::bad_request(msg),
                 }
             }
-            AppError::AuthenticationFailed => ApiError::new(S::UNAUTHORIZED, "AUTHENTICATION_FAILED", msg),
-            AppError::PasswordAuthDisabled => ApiError::new(S::UNAUTHORIZED, "PASSWORD_AUTH_DISABLED", msg),
+            AppError::AuthenticationFailed => {
+                ApiError::new(S::UNAUTHORIZED, "AUTHENTICATION_FAILED", msg)
+            }
+            AppError::PasswordAuthDisabled => {
+                ApiError::new(S::UNAUTHORIZED, "PASSWORD_AUTH_DISABLED", msg)
+            }
             AppError::UserDeactivated => ApiError::new(S::UNAUTHORIZED, "USER_DEACTIVATED", msg),
             AppError::RealmDeactivated => ApiError::new(S::UNAUTHORIZED, "REALM_DEACTIVATED", msg),
             AppError::InvalidSubdomain => ApiError::new(S::NOT_FOUND, "NONEXISTENT_SUBDOMAIN", msg),
@@ -111,7 +117,9 @@ impl From<AppError> for ApiError {
                 e
             }
             AppError::BadRequest(m) => ApiError::bad_request(m),
-            AppError::UnauthorizedPrincipal(m) => ApiError::new(S::BAD_REQUEST, "UNAUTHORIZED_PRINCIPAL", m),
+            AppError::UnauthorizedPrincipal(m) => {
+                ApiError::new(S::BAD_REQUEST, "UNAUTHORIZED_PRINCIPAL", m)
+            }
             AppError::Config(m) | AppError::Internal(m) => ApiError::internal(&m),
         }
     }
@@ -128,9 +136,15 @@ impl IntoResponse for ApiError {
         body.extend(self.extra);
         let mut resp = (self.status, json_body(&Value::Object(body))).into_response();
         let headers = resp.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(challenge) = self.www_authenticate {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -37,10 +37,14 @@ pub fn only(
             }
             return std::future::ready(r);
         }
-        let body = json!({"result": "error", "msg": "Method Not Allowed", "allowed_methods": allowed});
+        let body =
+            json!({"result": "error", "msg": "Method Not Allowed", "allowed_methods": allowed});
         let mut r = (StatusCode::METHOD_NOT_ALLOWED, json_body(&body)).into_response();
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
             h.insert(header::ALLOW, v);
         }
@@ -53,7 +57,9 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Bo
     tracing::error!("handler panicked");
     let body = json!({"result": "error", "msg": "Internal server error"});
     let mut r = (StatusCode::INTERNAL_SERVER_ERROR, json_body(&body)).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }

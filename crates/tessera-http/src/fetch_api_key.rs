@@ -20,7 +20,10 @@ pub struct Origin {
 impl FromRequestParts<App> for Origin {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        Ok(Origin { subdomain: subdomain(app, parts), ip: client_ip(parts) })
+        Ok(Origin {
+            subdomain: subdomain(app, parts),
+            ip: client_ip(parts),
+        })
     }
 }
 
@@ -33,7 +36,12 @@ pub async fn post_fetch_api_key(
     let username = params.required("username")?;
     let password = params.required("password")?;
     let fetched = app
-        .fetch_api_key(&origin.subdomain, &username, &password, origin.ip.as_deref())
+        .fetch_api_key(
+            &origin.subdomain,
+            &username,
+            &password,
+            origin.ip.as_deref(),
+        )
         .await?;
     Ok(params.success(json!({
         "api_key": fetched.api_key.expose(),
@@ -49,7 +57,9 @@ pub async fn post_dev_fetch_api_key(
     mut params: Params,
 ) -> ApiResult<Response> {
     if !app.config().development {
-        return Err(ApiError::bad_request("Endpoint not available in production."));
+        return Err(ApiError::bad_request(
+            "Endpoint not available in production.",
+        ));
     }
     let username = params.required("username")?;
     tessera_core::Email::parse(&username).map_err(ApiError::bad_request)?;

@@ -27,22 +27,38 @@ use tower_http::trace::TraceLayer;
 /// Endpoints Zulip mounts under both `/api/v1/` and `/json/`.
 fn shared_routes() -> Router<App> {
     Router::new()
-        .route("/users/me", get(users::get_users_me).fallback(only(&["GET"])))
+        .route(
+            "/users/me",
+            get(users::get_users_me).fallback(only(&["GET"])),
+        )
         .route(
             "/users/{user_id}/reactivate",
             post(users::post_reactivate).fallback(only(&["POST"])),
         )
-        .route("/bots", get(bots::get_bots).post(bots::post_bots).fallback(only(&["GET", "POST"])))
+        .route(
+            "/bots",
+            get(bots::get_bots)
+                .post(bots::post_bots)
+                .fallback(only(&["GET", "POST"])),
+        )
         .route(
             "/bots/{bot_id}",
-            patch(bots::patch_bot).delete(bots::delete_bot).fallback(only(&["PATCH", "DELETE"])),
+            patch(bots::patch_bot)
+                .delete(bots::delete_bot)
+                .fallback(only(&["PATCH", "DELETE"])),
         )
-        .route("/bots/{bot_id}/api_key", get(bots::get_bot_api_key).fallback(only(&["GET"])))
+        .route(
+            "/bots/{bot_id}/api_key",
+            get(bots::get_bot_api_key).fallback(only(&["GET"])),
+        )
         .route(
             "/bots/{bot_id}/api_key/regenerate",
             post(bots::post_regenerate_bot_key).fallback(only(&["POST"])),
         )
-        .route("/bots/{bot_id}/zuliprc", get(bots::get_bot_zuliprc).fallback(only(&["GET"])))
+        .route(
+            "/bots/{bot_id}/zuliprc",
+            get(bots::get_bot_zuliprc).fallback(only(&["GET"])),
+        )
 }
 
 /// Endpoints only under `/api/v1/`.
@@ -52,7 +68,10 @@ fn api_only_routes() -> Router<App> {
             "/server_settings",
             get(server_settings::get_server_settings).fallback(only(&["GET"])),
         )
-        .route("/fetch_api_key", post(fetch_api_key::post_fetch_api_key).fallback(only(&["POST"])))
+        .route(
+            "/fetch_api_key",
+            post(fetch_api_key::post_fetch_api_key).fallback(only(&["POST"])),
+        )
         .route(
             "/dev_fetch_api_key",
             post(fetch_api_key::post_dev_fetch_api_key).fallback(only(&["POST"])),
@@ -111,7 +130,10 @@ pub async fn serve(
     app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

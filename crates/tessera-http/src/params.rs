@@ -25,7 +25,11 @@ pub struct Params {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", "Request body too large")
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BAD_REQUEST",
+        "Request body too large",
+    )
 }
 
 impl<S: Send + Sync> FromRequest<S> for Params {
@@ -53,7 +57,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         {
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| too_large())?;
         let mut values: Vec<(String, String)> = Vec::new();
         if content_type.starts_with("multipart/form-data") {
             let req = Request::from_parts(parts, Body::from(bytes));
@@ -69,7 +75,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 if field.file_name().is_some() {
                     continue;
                 }
-                let Some(name) = field.name().map(str::to_owned) else { continue };
+                let Some(name) = field.name().map(str::to_owned) else {
+                    continue;
+                };
                 let text = field
                     .text()
                     .await
@@ -77,13 +85,18 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 values.push((name, text));
             }
         } else if !bytes.is_empty()
-            && (content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded"))
+            && (content_type.is_empty()
+                || content_type.starts_with("application/x-www-form-urlencoded"))
         {
             values.extend(form_urlencoded::parse(&bytes).into_owned());
         }
         let body_len = values.len();
         values.extend(query);
-        Ok(Params { values, body_len, used: BTreeSet::new() })
+        Ok(Params {
+            values,
+            body_len,
+            used: BTreeSet::new(),
+        })
     }
 }
 
@@ -92,7 +105,10 @@ impl Params {
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Params {
         Params {
-            values: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            values: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             body_len: pairs.len(),
             used: BTreeSet::new(),
         }
@@ -102,7 +118,13 @@ impl Params {
     /// `QueryDict`); the body wins over the query string.
     pub fn raw(&mut self, name: &str) -> Option<String> {
         let (body, query) = self.values.split_at(self.body_len.min(self.values.len()));
-        let last = |pairs: &[(String, String)]| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let last = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
         let found = last(body).or_else(|| last(query))?;
         self.used.insert(name.to_owned());
         Some(found)
@@ -157,7 +179,10 @@ impl Params {
     /// Names sent but never read, sorted.
     pub fn ignored(&self) -> Vec<String> {
         let sent: BTreeSet<&String> = self.values.iter().map(|(k, _)| k).collect();
-        sent.into_iter().filter(|k| !self.used.contains(*k)).cloned().collect()
+        sent.into_iter()
+            .filter(|k| !self.used.contains(*k))
+            .cloned()
+            .collect()
     }
 
     /// Zulip's `json_success`: `{"result":"success","msg":"", …data}` plus
@@ -179,8 +204,10 @@ pub fn success_with(data: Value, ignored: &[String]) -> Response {
         body.insert("ignored_parameters_unsupported".into(), json!(ignored));
     }
     let mut resp = (StatusCode::OK, json_body(&Value::Object(body))).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -190,18 +217,33 @@ mod tests {
 
     #[test]
     fn typed_values() {
-        let mut p = Params::from_pairs(&[("a", "3"), ("b", "true"), ("c", "x"), ("d", "\"u\""), ("e", "\"3\"")]);
+        let mut p = Params::from_pairs(&[
+            ("a", "3"),
+            ("b", "true"),
+            ("c", "x"),
+            ("d", "\"u\""),
+            ("e", "\"3\""),
+        ]);
         assert_eq!(p.json_int("a").ok().flatten(), Some(3));
         assert_eq!(p.json_bool("b").ok().flatten(), Some(true));
-        assert_eq!(p.json_int("c").err().map(|e| e.msg), Some("c is not valid JSON".to_owned()));
+        assert_eq!(
+            p.json_int("c").err().map(|e| e.msg),
+            Some("c is not valid JSON".to_owned())
+        );
         assert_eq!(p.json_string("d").ok().flatten(), Some("u".to_owned()));
-        assert_eq!(p.json_int("e").err().map(|e| e.msg), Some("e is not an integer".to_owned()));
+        assert_eq!(
+            p.json_int("e").err().map(|e| e.msg),
+            Some("e is not an integer".to_owned())
+        );
         assert_eq!(p.json_int("zz").ok().flatten(), None);
         assert!(p.ignored().is_empty());
         let mut q = Params::from_pairs(&[("x", "1"), ("y", "2")]);
         let _ = q.optional("x");
         assert_eq!(q.ignored(), vec!["y".to_owned()]);
         let missing = q.required("nope").err().map(|e| (e.msg, e.extra));
-        assert_eq!(missing.as_ref().map(|m| m.0.as_str()), Some("Missing 'nope' argument"));
+        assert_eq!(
+            missing.as_ref().map(|m| m.0.as_str()),
+            Some("Missing 'nope' argument")
+        );
     }
 }

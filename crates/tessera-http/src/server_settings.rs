@@ -15,7 +15,10 @@ pub const ZULIP_VERSION: &str = "10.0";
 pub const ZULIP_FEATURE_LEVEL: i64 = 371;
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// GET /api/v1/server_settings — realm by Host; unknown subdomain → 400 "Invalid subdomain".
@@ -34,7 +37,10 @@ pub async fn get_server_settings(
         .ok_or_else(|| ApiError::bad_request("Invalid subdomain"))?;
     let info = app.realm_info(realm);
     let password = info.row.password_auth_enabled;
-    let ua = headers.get(header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let description = if info.row.description.trim().is_empty() {
         "<p>The coolest place in the universe.</p>".to_owned()
     } else {

@@ -20,7 +20,9 @@ macro_rules! insert_invalidation {
             .execute(&mut *$tx)
             .await?;
         if $is_pg {
-            let payload = digest.map(|d| $crate::invalidations::to_hex(&d)).unwrap_or_default();
+            let payload = digest
+                .map(|d| $crate::invalidations::to_hex(&d))
+                .unwrap_or_default();
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind($crate::invalidations::NOTIFY_CHANNEL)
                 .bind(payload)

@@ -101,7 +101,9 @@ impl Store {
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        Ok(Store { backend: Backend::Sqlite(pool) })
+        Ok(Store {
+            backend: Backend::Sqlite(pool),
+        })
     }
 
     pub(crate) async fn connect_postgres(opts: PgConnectOptions) -> Result<Store> {
@@ -110,7 +112,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        Ok(Store { backend: Backend::Postgres(pool) })
+        Ok(Store {
+            backend: Backend::Postgres(pool),
+        })
     }
 
     /// The engine in use.

@@ -58,7 +58,12 @@ impl Store {
     }
 
     /// Remove one token; `false` if the user had no such token.
-    pub async fn remove_push_device(&self, user_id: i64, kind: PushKind, token: &str) -> Result<bool> {
+    pub async fn remove_push_device(
+        &self,
+        user_id: i64,
+        kind: PushKind,
+        token: &str,
+    ) -> Result<bool> {
         let n = with_pool!(self, pool => {
             sqlx::query("DELETE FROM push_devices WHERE user_id = $1 AND kind = $2 AND token = $3")
                 .bind(user_id)

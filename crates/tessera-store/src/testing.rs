@@ -24,8 +24,14 @@ async fn test_database() -> Result<String> {
     TEST_DB
         .get_or_init(|| async {
             let base = test_database_url();
-            let name = format!("tessera_test_{}_{}", std::process::id(), rand::thread_rng().gen_range(0..1_000_000u32));
-            let mut conn = PgConnection::connect(&base).await.map_err(|e| e.to_string())?;
+            let name = format!(
+                "tessera_test_{}_{}",
+                std::process::id(),
+                rand::thread_rng().gen_range(0..1_000_000u32)
+            );
+            let mut conn = PgConnection::connect(&base)
+                .await
+                .map_err(|e| e.to_string())?;
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await
@@ -57,19 +63,34 @@ pub async fn fresh_store(engine: Engine) -> Result<(Store, TestGuard)> {
             let dir = tempdir()?;
             let store = Store::connect_sqlite_file(&dir.path().join("tessera.db")).await?;
             store.migrate().await?;
-            Ok((store, TestGuard { _dir: Some(dir), url: None }))
+            Ok((
+                store,
+                TestGuard {
+                    _dir: Some(dir),
+                    url: None,
+                },
+            ))
         }
         Engine::Postgres => {
             let url = test_database().await?;
             let schema = format!("t_{}", rand::thread_rng().gen_range(0..u64::MAX / 2));
             let mut conn = PgConnection::connect(&url).await?;
-            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await?;
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .await?;
             conn.close().await?;
-            let opts = PgConnectOptions::from_str(&url)?.options([("search_path", schema.as_str())]);
+            let opts =
+                PgConnectOptions::from_str(&url)?.options([("search_path", schema.as_str())]);
             let store = Store::connect_postgres(opts).await?;
             store.migrate().await?;
             let full = format!("{url}?options=-c%20search_path%3D{schema}");
-            Ok((store, TestGuard { _dir: None, url: Some(full) }))
+            Ok((
+                store,
+                TestGuard {
+                    _dir: None,
+                    url: Some(full),
+                },
+            ))
         }
     }
 }
@@ -110,5 +131,17 @@ impl TestGuard {
     /// A URL another process can use to open the same store (PostgreSQL only).
     pub fn url(&self) -> Option<&str> {
         self.url.as_deref()
+    }
+
+    /// The folder holding a SQLite test store's files.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        self._dir.as_ref().map(TempDir::path)
+    }
+
+    /// (database URL, schema) of a PostgreSQL test store.
+    pub fn postgres_schema(&self) -> Option<(String, String)> {
+        let url = self.url.as_deref()?;
+        let (base, opts) = url.split_once("?options=-c%20search_path%3D")?;
+        Some((base.to_owned(), opts.to_owned()))
     }
 }

@@ -44,7 +44,10 @@ impl std::fmt::Debug for UserRow {
 impl UserRow {
     /// The sealed copy of the user's API key.
     pub fn sealed_api_key(&self) -> SealedSecret {
-        SealedSecret { nonce: self.api_key_nonce.clone(), ciphertext: self.api_key_sealed.clone() }
+        SealedSecret {
+            nonce: self.api_key_nonce.clone(),
+            ciphertext: self.api_key_sealed.clone(),
+        }
     }
 }
 
@@ -108,7 +111,10 @@ pub struct ServiceRow {
 impl ServiceRow {
     /// The sealed service token.
     pub fn sealed_token(&self) -> SealedSecret {
-        SealedSecret { nonce: self.token_nonce.clone(), ciphertext: self.token_sealed.clone() }
+        SealedSecret {
+            nonce: self.token_nonce.clone(),
+            ciphertext: self.token_sealed.clone(),
+        }
     }
 }
 
@@ -219,7 +225,12 @@ impl Store {
     }
 
     /// Create a user (human or bot) with audit row 101 (`acting` = creator; self when `None`).
-    pub async fn create_user(&self, new: NewUser, acting: Option<i64>, now: i64) -> Result<UserRow> {
+    pub async fn create_user(
+        &self,
+        new: NewUser,
+        acting: Option<i64>,
+        now: i64,
+    ) -> Result<UserRow> {
         let realm_id = new.realm_id;
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -240,8 +251,9 @@ impl Store {
 
     /// A user of `realm_id` by delivery email, compared case-insensitively.
     pub async fn user_by_email(&self, realm_id: i64, email: &str) -> Result<Option<UserRow>> {
-        let sql =
-            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.realm_id = $1 AND u.email_lower = $2");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.realm_id = $1 AND u.email_lower = $2"
+        );
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, UserRow>(&sql)
                 .bind(realm_id)
@@ -352,7 +364,13 @@ impl Store {
     }
 
     /// Set a password hash (audit 122).
-    pub async fn set_password(&self, user_id: i64, hash: &str, acting: i64, now: i64) -> Result<()> {
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        hash: &str,
+        acting: i64,
+        now: i64,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64,)> = sqlx::query_as(
@@ -371,9 +389,19 @@ impl Store {
 
     /// Deactivate or reactivate a user (audit 103/104) and announce its key for eviction.
     /// Returns `false` when the user already was in that state (nothing written).
-    pub async fn set_active(&self, user_id: i64, active: bool, acting: i64, now: i64) -> Result<bool> {
+    pub async fn set_active(
+        &self,
+        user_id: i64,
+        active: bool,
+        acting: i64,
+        now: i64,
+    ) -> Result<bool> {
         let is_pg = self.is_pg();
-        let event = if active { AuditEvent::UserReactivated } else { AuditEvent::UserDeactivated };
+        let event = if active {
+            AuditEvent::UserReactivated
+        } else {
+            AuditEvent::UserDeactivated
+        };
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
@@ -417,7 +445,13 @@ impl Store {
     }
 
     /// Rename a user (audit 124, old name as extra data).
-    pub async fn set_full_name(&self, user_id: i64, name: &str, acting: i64, now: i64) -> Result<()> {
+    pub async fn set_full_name(
+        &self,
+        user_id: i64,
+        name: &str,
+        acting: i64,
+        now: i64,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, String)> = sqlx::query_as(
@@ -436,7 +470,13 @@ impl Store {
     }
 
     /// Give a bot a new owner (audit 128, new owner id as extra data).
-    pub async fn set_bot_owner(&self, bot_id: i64, owner_id: i64, acting: i64, now: i64) -> Result<()> {
+    pub async fn set_bot_owner(
+        &self,
+        bot_id: i64,
+        owner_id: i64,
+        acting: i64,
+        now: i64,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64,)> = sqlx::query_as(

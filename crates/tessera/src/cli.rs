@@ -17,7 +17,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct StoreArgs {
     /// Data folder: the SQLite database and the server secret.
-    #[arg(long, env = "TESSERA_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Use this database instead of the data folder's SQLite (`postgres://…` or `sqlite://…`).
     #[arg(long, env = "TESSERA_DATABASE_URL", global = true)]
@@ -68,7 +73,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TESSERA_ORG_NAME", default_value = "Tessera")]
     pub org_name: String,
     /// Owner email used if the first start creates the organization.
-    #[arg(long, env = "TESSERA_OWNER_EMAIL", default_value = "owner@tessera.localhost")]
+    #[arg(
+        long,
+        env = "TESSERA_OWNER_EMAIL",
+        default_value = "owner@tessera.localhost"
+    )]
     pub owner_email: String,
     /// Failed fetch_api_key attempts allowed per client IP per 10 minutes.
     #[arg(long, env = "TESSERA_AUTH_FAILURES_PER_IP", default_value_t = 100)]

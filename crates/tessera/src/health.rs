@@ -7,8 +7,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub async fn healthcheck(args: &StoreArgs, h: HealthArgs) -> Result<(), Failure> {
     let app = crate::setup::open(args, None).await?;
-    app.store().ping().await.map_err(|e| Failure { msg: format!("database: {e}"), code: 2 })?;
-    let url = h.url.or_else(|| std::env::var("TESSERA_LISTEN").ok().map(|l| format!("http://{l}")));
+    app.store().ping().await.map_err(|e| Failure {
+        msg: format!("database: {e}"),
+        code: 2,
+    })?;
+    let url = h.url.or_else(|| {
+        std::env::var("TESSERA_LISTEN")
+            .ok()
+            .map(|l| format!("http://{l}"))
+    });
     if let Some(url) = url {
         probe(&url).await.map_err(|msg| Failure { msg, code: 2 })?;
         println!("ok: database and {url}");
@@ -29,7 +36,9 @@ async fn probe(base: &str) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
         let req = format!("GET /api/v1/server_settings HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n");
-        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(&buf);
@@ -38,7 +47,10 @@ async fn probe(base: &str) -> Result<(), String> {
                 return Ok(());
             }
         }
-        Err(format!("server at {base} answered: {}", text.lines().next().unwrap_or("")))
+        Err(format!(
+            "server at {base} answered: {}",
+            text.lines().next().unwrap_or("")
+        ))
     };
     tokio::time::timeout(std::time::Duration::from_secs(5), fut)
         .await

@@ -22,13 +22,19 @@ impl From<AppError> for Failure {
             AppError::BadRequest(_) | AppError::UnauthorizedPrincipal(_) | AppError::Config(_) => 1,
             _ => 2,
         };
-        Failure { msg: e.to_string(), code }
+        Failure {
+            msg: e.to_string(),
+            code,
+        }
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
-        Failure { msg: format!("{e:#}"), code: 2 }
+        Failure {
+            msg: format!("{e:#}"),
+            code: 2,
+        }
     }
 }
 
@@ -37,8 +43,15 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -77,19 +90,37 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let app = setup::open(&store_args, None).await?;
             let password = setup::read_password(&args.password.password_file)?;
             let done = app
-                .bootstrap(&args.org_name, &args.email, args.full_name.as_deref(), &password)
+                .bootstrap(
+                    &args.org_name,
+                    &args.email,
+                    args.full_name.as_deref(),
+                    &password,
+                )
                 .await?;
-            println!("created organization \"{}\" at {}", args.org_name.trim(), done.realm_url);
+            println!(
+                "created organization \"{}\" at {}",
+                args.org_name.trim(),
+                done.realm_url
+            );
             println!("owner: {} (user id {})", done.email, done.user_id);
             Ok(())
         }
         Command::User(cmd) => user_command(&store_args, cmd).await,
-        Command::Bot(BotCommand::Create { owner, name, short_name, bot_type, payload_url, service_name }) => {
+        Command::Bot(BotCommand::Create {
+            owner,
+            name,
+            short_name,
+            bot_type,
+            payload_url,
+            service_name,
+        }) => {
             let app = setup::open(&store_args, None).await?;
             let realm = app.realm_for_subdomain(&store_args.realm).await?;
             let owner = app.user_by_email(realm.row.id, &owner).await?;
-            let who = acting_as(&owner, &store_args.realm)
-                .ok_or_else(|| Failure { msg: "bad role in store".into(), code: 2 })?;
+            let who = acting_as(&owner, &store_args.realm).ok_or_else(|| Failure {
+                msg: "bad role in store".into(),
+                code: 2,
+            })?;
             let bot_type: BotType = bot_type.parse().map_err(|m| Failure { msg: m, code: 1 })?;
             let service_name = match (bot_type, service_name) {
                 (BotType::Embedded, None) => Some("helloworld".to_owned()),
@@ -130,11 +161,23 @@ async fn user_command(store_args: &cli::StoreArgs, cmd: UserCommand) -> Result<(
     let app: App = setup::open(store_args, None).await?;
     let realm = app.realm_for_subdomain(&store_args.realm).await?;
     match cmd {
-        UserCommand::Create { email, full_name, role, password } => {
+        UserCommand::Create {
+            email,
+            full_name,
+            role,
+            password,
+        } => {
             let role: Role = role.parse().map_err(|m| Failure { msg: m, code: 1 })?;
             let password = setup::read_password(&password.password_file)?;
             let user = app
-                .create_user(realm.row.id, &email, &full_name, role, Some(&password), None)
+                .create_user(
+                    realm.row.id,
+                    &email,
+                    &full_name,
+                    role,
+                    Some(&password),
+                    None,
+                )
                 .await?;
             println!("created user {} (user id {})", user.delivery_email, user.id);
         }
@@ -147,12 +190,28 @@ async fn user_command(store_args: &cli::StoreArgs, cmd: UserCommand) -> Result<(
         UserCommand::Deactivate(a) => {
             let user = app.user_by_email(realm.row.id, &a.email).await?;
             let changed = app.deactivate_user(&user, user.id).await?;
-            println!("{} {}", user.delivery_email, if changed { "deactivated" } else { "was already deactivated" });
+            println!(
+                "{} {}",
+                user.delivery_email,
+                if changed {
+                    "deactivated"
+                } else {
+                    "was already deactivated"
+                }
+            );
         }
         UserCommand::Reactivate(a) => {
             let user = app.user_by_email(realm.row.id, &a.email).await?;
             let changed = app.reactivate_user(&user, user.id).await?;
-            println!("{} {}", user.delivery_email, if changed { "reactivated" } else { "was already active" });
+            println!(
+                "{} {}",
+                user.delivery_email,
+                if changed {
+                    "reactivated"
+                } else {
+                    "was already active"
+                }
+            );
         }
     }
     Ok(())

@@ -13,7 +13,10 @@ use url::Url;
 const DEFAULT_SITE: &str = "http://127.0.0.1:9991";
 
 fn fail(msg: impl Into<String>) -> Failure {
-    Failure { msg: msg.into(), code: 1 }
+    Failure {
+        msg: msg.into(),
+        code: 1,
+    }
 }
 
 /// Read a password from `--password-file` or one line of stdin (trailing newline removed).
@@ -32,7 +35,9 @@ pub fn read_password(file: &Option<PathBuf>) -> Result<String, Failure> {
     }
     let line = text.lines().next().unwrap_or("").to_owned();
     if line.is_empty() {
-        return Err(fail("no password given (pipe it on stdin or use --password-file)"));
+        return Err(fail(
+            "no password given (pipe it on stdin or use --password-file)",
+        ));
     }
     Ok(line)
 }
@@ -42,12 +47,19 @@ fn database_url(args: &StoreArgs) -> Result<String, Failure> {
         return Ok(url.clone());
     }
     create_private_dir(&args.data_dir)?;
-    Ok(format!("sqlite://{}", args.data_dir.join("tessera.db").display()))
+    Ok(format!(
+        "sqlite://{}",
+        args.data_dir.join("tessera.db").display()
+    ))
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| fail(format!("cannot create the data folder {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        fail(format!(
+            "cannot create the data folder {}: {e}",
+            dir.display()
+        ))
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -63,13 +75,24 @@ async fn load_secret(args: &StoreArgs, store: &Store) -> Result<ServerSecret, Fa
     if let Ok(hex) = std::env::var("TESSERA_SECRET") {
         return ServerSecret::from_hex(&hex).map_err(|e| fail(format!("TESSERA_SECRET: {e}")));
     }
-    let path = args.secret_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    let path = args
+        .secret_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("secret.key"));
     if path.exists() {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| fail(format!("cannot read the server secret {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            fail(format!(
+                "cannot read the server secret {}: {e}",
+                path.display()
+            ))
+        })?;
         return ServerSecret::from_hex(&text).map_err(|e| fail(format!("{}: {e}", path.display())));
     }
-    let initialised = store.meta_get("secret_check").await.map_err(|e| fail(e.to_string()))?.is_some();
+    let initialised = store
+        .meta_get("secret_check")
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .is_some();
     if initialised {
         return Err(fail(format!(
             "the server secret {} is missing, but this store was initialised with one; restore it or set TESSERA_SECRET",
@@ -80,7 +103,8 @@ async fn load_secret(args: &StoreArgs, store: &Store) -> Result<ServerSecret, Fa
         create_private_dir(parent)?;
     }
     let hex = ServerSecret::generate_hex();
-    write_private(&path, &hex).map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    write_private(&path, &hex)
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
     ServerSecret::from_hex(&hex).map_err(|e| fail(e.to_string()))
 }
 
@@ -112,20 +136,33 @@ pub async fn open_with(
     tweak: impl FnOnce(&mut Config),
 ) -> Result<App, Failure> {
     let url = database_url(args)?;
-    let store = Store::connect(&url).await.map_err(|e| fail(format!("cannot open the database: {e}")))?;
-    store.migrate().await.map_err(|e| fail(format!("cannot migrate the database: {e}")))?;
+    let store = Store::connect(&url)
+        .await
+        .map_err(|e| fail(format!("cannot open the database: {e}")))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| fail(format!("cannot migrate the database: {e}")))?;
     let secret = load_secret(args, &store).await?;
     tessera_app::check_secret(&store, &secret).await?;
     let site = match serve_site {
         Some(s) => s,
         None => {
-            let stored = store.meta_get("site_url").await.map_err(|e| fail(e.to_string()))?;
-            let raw = args.site_url.clone().or(stored).unwrap_or_else(|| DEFAULT_SITE.to_owned());
+            let stored = store
+                .meta_get("site_url")
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let raw = args
+                .site_url
+                .clone()
+                .or(stored)
+                .unwrap_or_else(|| DEFAULT_SITE.to_owned());
             parse_site(&raw)?
         }
     };
     let mut config = Config::new(site);
-    config.development = std::env::var("TESSERA_DEVELOPMENT").is_ok_and(|v| v == "1" || v == "true");
+    config.development =
+        std::env::var("TESSERA_DEVELOPMENT").is_ok_and(|v| v == "1" || v == "true");
     tweak(&mut config);
     Ok(App::new(store, secret, config, Arc::new(SystemClock)))
 }
@@ -134,14 +171,19 @@ fn parse_site(raw: &str) -> Result<Url, Failure> {
     let url = Url::parse(raw.trim_end_matches('/'))
         .map_err(|e| fail(format!("invalid site URL {raw:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(fail(format!("invalid site URL {raw:?}: must be http(s)://host[:port]")));
+        return Err(fail(format!(
+            "invalid site URL {raw:?}: must be http(s)://host[:port]"
+        )));
     }
     Ok(url)
 }
 
 /// `tessera serve`.
 pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
-    let raw_site = args.site_url.clone().unwrap_or_else(|| format!("http://{}", serve.listen));
+    let raw_site = args
+        .site_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", serve.listen));
     let site = parse_site(&raw_site)?;
     let app = open_with(args, Some(site), |config| {
         config.development = serve.development;
@@ -149,16 +191,30 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     })
     .await?;
     let site_text = app.realm_url("");
-    app.store().meta_set("site_url", &site_text).await.map_err(|e| fail(e.to_string()))?;
+    app.store()
+        .meta_set("site_url", &site_text)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
 
     if !app.is_initialized().await? {
         let password = tessera_core::api_key::random_base62(20);
-        let done = app.bootstrap(&serve.org_name, &serve.owner_email, None, &password).await?;
-        println!("tessera: first start, created organization \"{}\"", serve.org_name);
+        let done = app
+            .bootstrap(&serve.org_name, &serve.owner_email, None, &password)
+            .await?;
+        println!(
+            "tessera: first start, created organization \"{}\"",
+            serve.org_name
+        );
         println!("  site:     {}", done.realm_url);
         println!("  owner:    {}", done.email);
-        println!("  password: {password}   (shown once; change it with: tessera user set-password --email {})", done.email);
-        println!("  API:      tessera zuliprc --email {} > ~/.zuliprc   (or POST /api/v1/fetch_api_key)", done.email);
+        println!(
+            "  password: {password}   (shown once; change it with: tessera user set-password --email {})",
+            done.email
+        );
+        println!(
+            "  API:      tessera zuliprc --email {} > ~/.zuliprc   (or POST /api/v1/fetch_api_key)",
+            done.email
+        );
     }
     app.key_cache().start_listener().await;
     let listener = tokio::net::TcpListener::bind(&serve.listen)
@@ -171,19 +227,22 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    tessera_http::serve(listener, app.clone(), shutdown).await.map_err(anyhow::Error::from)?;
+    tessera_http::serve(listener, app.clone(), shutdown)
+        .await
+        .map_err(anyhow::Error::from)?;
     app.store().close().await;
     Ok(())
 }

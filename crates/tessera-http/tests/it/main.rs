@@ -1,1 +1,13 @@
+//! tessera-http integration tests: the real router, in process, on a real store. Every test
+//! runs twice, on SQLite and on PostgreSQL (`TEST_DATABASE_URL`).
 
+mod helpers;
+
+mod auth;
+mod bots;
+mod dump;
+mod fetch_api_key;
+mod params;
+mod push_devices;
+mod regenerate;
+mod server_settings;

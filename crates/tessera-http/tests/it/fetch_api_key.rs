@@ -1,0 +1,257 @@
+//! `POST /api/v1/fetch_api_key` and `dev_fetch_api_key`.
+
+use crate::both;
+use crate::helpers::*;
+use tessera_core::Role;
+
+both!(
+    password_login_returns_the_existing_key,
+    |t: TestApp| async move {
+        let r = t
+            .post(
+                "/api/v1/fetch_api_key",
+                None,
+                &[("username", OWNER), ("password", PASSWORD)],
+            )
+            .await;
+        let b = r.ok();
+        assert_eq!(b["api_key"], t.owner_key.as_str());
+        assert_eq!(b["email"], OWNER);
+        assert_eq!(b["user_id"], 1);
+        // Username case does not matter; the key is not rotated by fetching it.
+        let r = t
+            .post(
+                "/api/v1/fetch_api_key",
+                None,
+                &[("username", "Owner@TESSERA.test"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.ok()["api_key"], t.owner_key.as_str());
+        t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+    }
+);
+
+both!(failures, |t: TestApp| async move {
+    let wrong = t
+        .post(
+            "/api/v1/fetch_api_key",
+            None,
+            &[("username", OWNER), ("password", "nope-nope")],
+        )
+        .await;
+    wrong.error(
+        401,
+        "AUTHENTICATION_FAILED",
+        "Your username or password is incorrect",
+    );
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        "",
+        "no challenge on this path"
+    );
+    let unknown = t
+        .post(
+            "/api/v1/fetch_api_key",
+            None,
+            &[("username", "ghost@tessera.test"), ("password", PASSWORD)],
+        )
+        .await;
+    unknown.error(
+        401,
+        "AUTHENTICATION_FAILED",
+        "Your username or password is incorrect",
+    );
+    let empty = t
+        .post(
+            "/api/v1/fetch_api_key",
+            None,
+            &[("username", OWNER), ("password", "")],
+        )
+        .await;
+    empty.error(
+        401,
+        "AUTHENTICATION_FAILED",
+        "Your username or password is incorrect",
+    );
+    t.post(
+        "/api/v1/fetch_api_key",
+        None,
+        &[("username", "not-an-email"), ("password", "x")],
+    )
+    .await
+    .error(400, "BAD_REQUEST", "Enter a valid email address.");
+    let missing = t
+        .post("/api/v1/fetch_api_key", None, &[("password", "x")])
+        .await;
+    missing.error(
+        400,
+        "REQUEST_VARIABLE_MISSING",
+        "Missing 'username' argument",
+    );
+    assert_eq!(missing.body["var_name"], "username");
+    let r = t.get("/api/v1/fetch_api_key", None).await;
+    assert_eq!(r.status.as_u16(), 405);
+    assert_eq!(r.body["allowed_methods"], serde_json::json!(["POST"]));
+    assert_eq!(r.body["msg"], "Method Not Allowed");
+});
+
+both!(deactivated_and_disabled, |t: TestApp| async move {
+    let (id, _) = t.user("member@tessera.test", Role::Member).await;
+    let user = t.app.user_row(id).await.unwrap();
+    t.app.deactivate_user(&user, 1).await.unwrap();
+    t.post(
+        "/api/v1/fetch_api_key",
+        None,
+        &[("username", "member@tessera.test"), ("password", PASSWORD)],
+    )
+    .await
+    .error(401, "USER_DEACTIVATED", "Account is deactivated");
+    t.app
+        .store()
+        .set_realm_password_auth(1, false)
+        .await
+        .unwrap();
+    t.post(
+        "/api/v1/fetch_api_key",
+        None,
+        &[("username", OWNER), ("password", PASSWORD)],
+    )
+    .await
+    .error(
+        401,
+        "PASSWORD_AUTH_DISABLED",
+        "Password authentication is disabled in this organization",
+    );
+    t.app
+        .store()
+        .set_realm_password_auth(1, true)
+        .await
+        .unwrap();
+    t.app
+        .store()
+        .set_realm_deactivated(1, true, t.app.now())
+        .await
+        .unwrap();
+    t.post(
+        "/api/v1/fetch_api_key",
+        None,
+        &[("username", OWNER), ("password", PASSWORD)],
+    )
+    .await
+    .error(
+        401,
+        "REALM_DEACTIVATED",
+        "This organization has been deactivated",
+    );
+});
+
+both!(
+    five_attempts_per_username_per_30_minutes,
+    |t: TestApp| async move {
+        let attempt = |pw: &'static str| {
+            let t = &t;
+            async move {
+                t.post(
+                    "/api/v1/fetch_api_key",
+                    None,
+                    &[("username", OWNER), ("password", pw)],
+                )
+                .await
+            }
+        };
+        for _ in 0..4 {
+            attempt("wrong-wrong").await.error(
+                401,
+                "AUTHENTICATION_FAILED",
+                "Your username or password is incorrect",
+            );
+        }
+        // A success clears the history ...
+        attempt(PASSWORD).await.ok();
+        for _ in 0..5 {
+            attempt("wrong-wrong").await.error(
+                401,
+                "AUTHENTICATION_FAILED",
+                "Your username or password is incorrect",
+            );
+        }
+        // ... and the 6th attempt inside the window is refused even with the right password.
+        let r = attempt(PASSWORD).await;
+        r.error(429, "RATE_LIMIT_HIT", "API usage exceeded rate limit");
+        let retry = r.body["retry-after"].as_f64().unwrap();
+        assert!(retry > 1700.0 && retry <= 1800.0, "{retry}");
+        let header: f64 = r.header("retry-after").parse().unwrap();
+        assert!((header - retry).abs() < 1e-6);
+        t.clock.advance_secs(1801.0);
+        attempt(PASSWORD).await.ok();
+    }
+);
+
+mod per_ip_cap {
+    use super::*;
+    async fn run(engine: tessera_store::Engine) {
+        let t = TestApp::with_config(engine, |c| c.auth_failures_by_ip = (600, 3)).await;
+        let ip: std::net::SocketAddr = "10.1.2.3:5555".parse().unwrap();
+        for i in 0..3 {
+            let user = format!("guess{i}@tessera.test");
+            let r = t
+                .post_from(
+                    ip,
+                    "/api/v1/fetch_api_key",
+                    &[("username", &user), ("password", "x-x-x-x")],
+                )
+                .await;
+            r.error(
+                401,
+                "AUTHENTICATION_FAILED",
+                "Your username or password is incorrect",
+            );
+        }
+        let r = t
+            .post_from(
+                ip,
+                "/api/v1/fetch_api_key",
+                &[("username", OWNER), ("password", PASSWORD)],
+            )
+            .await;
+        r.error(429, "RATE_LIMIT_HIT", "API usage exceeded rate limit");
+        // Another address is unaffected.
+        let other: std::net::SocketAddr = "10.9.9.9:1".parse().unwrap();
+        t.post_from(
+            other,
+            "/api/v1/fetch_api_key",
+            &[("username", OWNER), ("password", PASSWORD)],
+        )
+        .await
+        .ok();
+    }
+    #[tokio::test]
+    async fn sqlite() {
+        run(tessera_store::Engine::Sqlite).await;
+    }
+    #[tokio::test]
+    async fn postgres() {
+        run(tessera_store::Engine::Postgres).await;
+    }
+}
+
+both!(
+    dev_fetch_api_key_is_off_in_production,
+    |t: TestApp| async move {
+        t.post("/api/v1/dev_fetch_api_key", None, &[("username", OWNER)])
+            .await
+            .error(400, "BAD_REQUEST", "Endpoint not available in production.");
+    }
+);
+
+mod dev_fetch_api_key_in_development {
+    use super::*;
+    #[tokio::test]
+    async fn sqlite() {
+        let t = TestApp::with_config(tessera_store::Engine::Sqlite, |c| c.development = true).await;
+        let r = t
+            .post("/api/v1/dev_fetch_api_key", None, &[("username", OWNER)])
+            .await;
+        assert_eq!(r.ok()["api_key"], t.owner_key.as_str());
+    }
+}

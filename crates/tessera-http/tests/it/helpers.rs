@@ -1,0 +1,307 @@
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use base64::Engine as _;
+use serde_json::Value;
+use std::sync::Arc;
+use tessera_app::{App, Config, ManualClock};
+use tessera_core::Role;
+use tessera_store::Engine;
+use tessera_store::testing::{TestGuard, fresh_store};
+use tower::ServiceExt;
+
+pub const SITE: &str = "http://tessera.test";
+pub const HOST: &str = "tessera.test";
+pub const OWNER: &str = "owner@tessera.test";
+pub const PASSWORD: &str = "tessera-Mosaic-42";
+
+/// Declare a test that runs on both engines.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                let t = $crate::helpers::TestApp::new(tessera_store::Engine::Sqlite).await;
+                ($body)(t).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let t = $crate::helpers::TestApp::new(tessera_store::Engine::Postgres).await;
+                ($body)(t).await;
+            }
+        }
+    };
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn msg(&self) -> &str {
+        self.body["msg"].as_str().unwrap_or("")
+    }
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text);
+        assert_eq!(self.body["result"], "success", "{}", self.text);
+        &self.body
+    }
+    #[track_caller]
+    pub fn error(&self, status: u16, code: &str, msg: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.body["result"], "error", "{}", self.text);
+        assert_eq!(self.code(), code, "{}", self.text);
+        assert_eq!(self.msg(), msg, "{}", self.text);
+    }
+    /// Every Basic-auth failure: 401 UNAUTHORIZED + the challenge, with Zulip's message.
+    #[track_caller]
+    pub fn unauthorized(&self, msg: &str) {
+        self.error(401, "UNAUTHORIZED", msg);
+        assert_eq!(self.header("www-authenticate"), "Basic realm=\"zulip\"");
+    }
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub owner_key: String,
+    pub guard: TestGuard,
+    pub secret_hex: String,
+}
+
+pub fn basic(email: &str, key: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{email}:{key}"))
+    )
+}
+
+impl TestApp {
+    pub async fn new(engine: Engine) -> TestApp {
+        Self::with_config(engine, |_| {}).await
+    }
+
+    pub async fn with_config(engine: Engine, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let (store, guard) = fresh_store(engine).await.expect("store");
+        let secret_hex = tessera_core::ServerSecret::generate_hex();
+        let secret = tessera_core::ServerSecret::from_hex(&secret_hex).expect("secret");
+        let mut config = Config::new(SITE.parse().expect("url"));
+        tweak(&mut config);
+        let clock = Arc::new(ManualClock::new());
+        let app = App::new(store, secret, config, clock.clone());
+        app.bootstrap("Test Org", OWNER, Some("Olive Owner"), PASSWORD)
+            .await
+            .expect("bootstrap");
+        let owner = app.user_by_email(1, OWNER).await.expect("owner");
+        let owner_key = app.reveal_api_key(&owner).expect("key").expose().to_owned();
+        TestApp {
+            app,
+            clock,
+            owner_key,
+            guard,
+            secret_hex,
+        }
+    }
+
+    /// Another App on the same store (another process: the CLI beside the server).
+    pub fn sibling(&self) -> App {
+        let secret = tessera_core::ServerSecret::from_hex(&self.secret_hex).expect("secret");
+        App::new(
+            self.app.store().clone(),
+            secret,
+            self.app.config().clone(),
+            self.clock.clone(),
+        )
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", HOST);
+        if let Some((email, key)) = auth {
+            req = req.header("authorization", basic(email, key));
+        }
+        let body = if form.is_empty() {
+            Body::empty()
+        } else {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+            let encoded: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            Body::from(encoded)
+        };
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(body).expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, auth: Option<(&str, &str)>) -> Resp {
+        self.request(Method::GET, path, auth, &[], &[]).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> Resp {
+        self.request(Method::POST, path, auth, form, &[]).await
+    }
+
+    pub fn owner(&self) -> (&str, &str) {
+        (OWNER, &self.owner_key)
+    }
+
+    /// Create a person; returns (user id, key).
+    pub async fn user(&self, email: &str, role: Role) -> (i64, String) {
+        let u = self
+            .app
+            .create_user(1, email, "Some Person", role, Some(PASSWORD), None)
+            .await
+            .expect("create user");
+        (
+            u.id,
+            self.app
+                .reveal_api_key(&u)
+                .expect("key")
+                .expose()
+                .to_owned(),
+        )
+    }
+
+    /// Create a bot through the API as `owner`; returns (user id, key, email).
+    pub async fn bot(
+        &self,
+        owner: (&str, &str),
+        short: &str,
+        bot_type: i64,
+    ) -> (i64, String, String) {
+        let t = bot_type.to_string();
+        let name = format!("{short} bot");
+        let mut form = vec![
+            ("full_name", name.as_str()),
+            ("short_name", short),
+            ("bot_type", t.as_str()),
+        ];
+        if bot_type == 4 {
+            form.push(("service_name", "helloworld"));
+        }
+        let r = self.post("/api/v1/bots", Some(owner), &form).await;
+        let body = r.ok().clone();
+        let id = body["user_id"].as_i64().expect("user_id");
+        let email = self.app.user_row(id).await.expect("bot").email;
+        (
+            id,
+            body["api_key"].as_str().expect("api_key").to_owned(),
+            email,
+        )
+    }
+
+    pub async fn audit_events(&self, user_id: i64) -> Vec<(i64, Option<i64>)> {
+        self.app
+            .store()
+            .audit_for_user(user_id)
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|r| (r.event_type, r.acting_user_id))
+            .collect()
+    }
+}
+
+impl TestApp {
+    /// A GET with a specific Host header.
+    pub async fn request_host(&self, host: &str, path: &str, auth: Option<(&str, &str)>) -> Resp {
+        let mut req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("host", host);
+        if let Some((email, key)) = auth {
+            req = req.header("authorization", basic(email, key));
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+}
+
+impl TestApp {
+    /// A form POST as if from `peer` (connection info set, as `serve` does).
+    pub async fn post_from(
+        &self,
+        peer: std::net::SocketAddr,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Resp {
+        let encoded: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("host", HOST)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(encoded))
+            .expect("request");
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(req).await
+    }
+}
+
+impl TestApp {
+    /// A POST with a raw body and content type.
+    pub async fn raw_post(&self, path: &str, content_type: &str, body: Vec<u8>) -> Resp {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("host", HOST)
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Send a request through a fresh router and read the response.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = tessera_http::router(self.app.clone())
+            .oneshot(req)
+            .await
+            .expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `POST /api/v1/users/me/api_key/regenerate` and rotation's effects.
+
+use crate::both;
+use crate::helpers::*;
+use axum::http::Method;
+use tessera_core::Role;
+
+both!(rotation_is_immediate_and_audited, |t: TestApp| async move {
+    t.post(
+        "/api/v1/users/me/apns_device_token",
+        Some(t.owner()),
+        &[("appid", "org.zulip.Zulip"), ("token", "aGVsbG8=")],
+    )
+    .await
+    .ok();
+    assert_eq!(t.app.store().push_devices_for(1).await.unwrap().len(), 1);
+    let r = t
+        .post("/api/v1/users/me/api_key/regenerate", Some(t.owner()), &[])
+        .await;
+    let new_key = r.ok()["api_key"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, t.owner_key);
+    assert!(tessera_core::ApiKey::parse(&new_key).is_ok());
+    // The old key is refused on the very next request; the new one works.
+    t.get("/api/v1/users/me", Some(t.owner()))
+        .await
+        .unauthorized("Invalid API key");
+    t.get("/api/v1/users/me", Some((OWNER, &new_key)))
+        .await
+        .ok();
+    // Audit 127 by the user, and every push registration is gone (mobile devices logged out).
+    assert_eq!(t.audit_events(1).await.last(), Some(&(127, Some(1))));
+    assert!(t.app.store().push_devices_for(1).await.unwrap().is_empty());
+    // fetch_api_key now hands out the new key.
+    let r = t
+        .post(
+            "/api/v1/fetch_api_key",
+            None,
+            &[("username", OWNER), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.ok()["api_key"], new_key.as_str());
+});
+
+both!(bots_may_rotate_their_own_key, |t: TestApp| async move {
+    let (id, key, email) = t.bot(t.owner(), "rot", 1).await;
+    let r = t
+        .post(
+            "/api/v1/users/me/api_key/regenerate",
+            Some((&email, &key)),
+            &[],
+        )
+        .await;
+    let new_key = r.ok()["api_key"].as_str().unwrap().to_owned();
+    t.get("/api/v1/users/me", Some((&email, &key)))
+        .await
+        .unauthorized("Invalid API key");
+    t.get("/api/v1/users/me", Some((&email, &new_key)))
+        .await
+        .ok();
+    assert_eq!(t.audit_events(id).await.last(), Some(&(127, Some(id))));
+});
+
+both!(
+    no_json_variant_and_no_session_rotation,
+    |t: TestApp| async move {
+        let r = t
+            .post("/json/users/me/api_key/regenerate", Some(t.owner()), &[])
+            .await;
+        r.error(404, "BAD_REQUEST", "Not Found");
+        let r = t
+            .request(
+                Method::GET,
+                "/api/v1/users/me/api_key/regenerate",
+                Some(t.owner()),
+                &[],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 405);
+    }
+);
+
+both!(
+    rotation_by_another_process_evicts_this_cache,
+    |t: TestApp| async move {
+        let (id, key) = t.user("member@tessera.test", Role::Member).await;
+        let who = ("member@tessera.test", key.as_str());
+        // Warm this process's cache.
+        t.get("/api/v1/users/me", Some(who)).await.ok();
+        t.get("/api/v1/users/me", Some(who)).await.ok();
+        // "The CLI" rotates through its own App on the same store.
+        let cli = t.sibling();
+        let user = cli.user_row(id).await.unwrap();
+        let new_key = cli.regenerate_api_key(&user, id).await.unwrap();
+        t.get("/api/v1/users/me", Some(who))
+            .await
+            .unauthorized("Invalid API key");
+        t.get(
+            "/api/v1/users/me",
+            Some(("member@tessera.test", new_key.expose())),
+        )
+        .await
+        .ok();
+        // Deactivation by another process too.
+        let user = cli.user_row(id).await.unwrap();
+        cli.deactivate_user(&user, 1).await.unwrap();
+        t.get(
+            "/api/v1/users/me",
+            Some(("member@tessera.test", new_key.expose())),
+        )
+        .await
+        .unauthorized("Account is deactivated");
+    }
+);
+
+#[tokio::test]
+async fn postgres_listener_evicts_on_notify() {
+    let t = TestApp::new(tessera_store::Engine::Postgres).await;
+    assert!(t.app.key_cache().start_listener().await);
+    let (id, key) = t.user("member@tessera.test", Role::Member).await;
+    let who = ("member@tessera.test", key.as_str());
+    t.get("/api/v1/users/me", Some(who)).await.ok();
+    let cli = t.sibling();
+    let user = cli.user_row(id).await.unwrap();
+    cli.regenerate_api_key(&user, id).await.unwrap();
+    // Delivery is asynchronous; it must land well within a second.
+    let mut refused = false;
+    for _ in 0..100 {
+        if t.get("/api/v1/users/me", Some(who)).await.status.as_u16() == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        refused,
+        "the old key still authenticated a second after rotation elsewhere"
+    );
+}
+
+both!(role_change_is_seen_at_once, |t: TestApp| async move {
+    let (id, key) = t.user("member@tessera.test", Role::Member).await;
+    let who = ("member@tessera.test", key.as_str());
+    let (bot_id, _, _) = t.bot(t.owner(), "gen", 1).await;
+    t.get(&format!("/api/v1/bots/{bot_id}/api_key"), Some(who))
+        .await
+        .error(400, "BAD_REQUEST", "Insufficient permission");
+    let user = t.app.user_row(id).await.unwrap();
+    t.app.set_role(&user, Role::Admin, 1).await.unwrap();
+    t.get(&format!("/api/v1/bots/{bot_id}/api_key"), Some(who))
+        .await
+        .ok();
+});
