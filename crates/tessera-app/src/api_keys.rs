@@ -43,10 +43,10 @@ impl App {
         let email = Email::parse(username).map_err(AppError::bad)?;
         let now = self.now();
         let limits = &self.inner.limits;
-        if let Some(ip) = client_ip {
-            if let Some(wait) = limits.auth_failures_by_ip.limited(ip, now) {
-                return Err(AppError::RateLimited { retry_after: wait });
-            }
+        if let Some(ip) = client_ip
+            && let Some(wait) = limits.auth_failures_by_ip.limited(ip, now)
+        {
+            return Err(AppError::RateLimited { retry_after: wait });
         }
         limits
             .auth_by_username

@@ -329,21 +329,21 @@ impl App {
                     .await?;
             }
         }
-        if patch.service_payload_url.is_some() || patch.service_interface.is_some() {
-            if let Some(service) = self.store().service_for(bot.id).await? {
-                let url = patch
-                    .service_payload_url
-                    .clone()
-                    .unwrap_or(service.base_url);
-                if !url.is_empty() && !valid_url(&url) {
-                    return Err(AppError::bad("service_payload_url is not a URL"));
-                }
-                let interface = patch.service_interface.unwrap_or(service.interface);
-                if interface != 1 && interface != 2 {
-                    return Err(AppError::bad("Invalid interface type"));
-                }
-                self.store().update_service(bot.id, &url, interface).await?;
+        if (patch.service_payload_url.is_some() || patch.service_interface.is_some())
+            && let Some(service) = self.store().service_for(bot.id).await?
+        {
+            let url = patch
+                .service_payload_url
+                .clone()
+                .unwrap_or(service.base_url);
+            if !url.is_empty() && !valid_url(&url) {
+                return Err(AppError::bad("service_payload_url is not a URL"));
             }
+            let interface = patch.service_interface.unwrap_or(service.interface);
+            if interface != 1 && interface != 2 {
+                return Err(AppError::bad("Invalid interface type"));
+            }
+            self.store().update_service(bot.id, &url, interface).await?;
         }
         let fresh = self.user_row(bot.id).await?;
         self.bot_view(fresh).await

@@ -35,7 +35,7 @@ fn validate_token(token: &str, service: PushService) -> Result<()> {
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
             .collect();
         let unpadded = filtered.trim_end_matches('=');
-        if unpadded.contains('=') || filtered.len() % 4 != 0 {
+        if unpadded.contains('=') || !filtered.len().is_multiple_of(4) {
             return Err(AppError::bad("Invalid APNS token"));
         }
     }

@@ -12,7 +12,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: Option<&'static str>,
     pub msg: String,
-    pub extra: Map<String, Value>,
+    /// Data fields (`var_name`, `retry-after`, …); boxed to keep `Result`s small.
+    pub extra: Box<Map<String, Value>>,
     pub www_authenticate: Option<&'static str>,
     pub retry_after: Option<f64>,
 }
@@ -34,7 +35,7 @@ impl ApiError {
             status,
             code: Some(code),
             msg: msg.into(),
-            extra: Map::new(),
+            extra: Box::default(),
             www_authenticate: None,
             retry_after: None,
         }
@@ -70,7 +71,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: None,
             msg: "Internal server error".into(),
-            extra: Map::new(),
+            extra: Box::default(),
             www_authenticate: None,
             retry_after: None,
         }
@@ -133,7 +134,7 @@ impl IntoResponse for ApiError {
         if let Some(code) = self.code {
             body.insert("code".into(), json!(code));
         }
-        body.extend(self.extra);
+        body.extend(*self.extra);
         let mut resp = (self.status, json_body(&Value::Object(body))).into_response();
         let headers = resp.headers_mut();
         headers.insert(
@@ -146,10 +147,10 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(challenge),
             );
         }
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                headers.insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
         }
         resp
     }

@@ -42,10 +42,10 @@ async fn probe(base: &str) -> Result<(), String> {
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(&buf);
-        if text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200") {
-            if text.contains("\"result\":\"success\"") {
-                return Ok(());
-            }
+        if (text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"))
+            && text.contains("\"result\":\"success\"")
+        {
+            return Ok(());
         }
         Err(format!(
             "server at {base} answered: {}",

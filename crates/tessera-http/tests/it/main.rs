@@ -1,6 +1,8 @@
 //! tessera-http integration tests: the real router, in process, on a real store. Every test
 //! runs twice, on SQLite and on PostgreSQL (`TEST_DATABASE_URL`).
 
+// Test helpers outside `#[test]` functions may panic on set-up failures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod helpers;
 
 mod auth;
