@@ -6,9 +6,13 @@ from typing import Any, Dict, Tuple
 
 import zulip
 
+import time
+
 from conftest import (
     API_KEY_RE,
     CLIENT_NAME,
+    OWNER_EMAIL,
+    free_port,
     Tessera,
     is_api_key,
     parse_zuliprc,
@@ -318,3 +322,83 @@ def test_cli_error_is_one_line(tessera: Tessera) -> None:
     assert cp.returncode != 0, cp
     lines = [ln for ln in cp.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, f"expected one error line on stderr, got {cp.stderr!r}"
+
+
+# ---------------------------------------------------------------------------
+# CLI set-up rules: init once, healthcheck, the server secret.
+
+def test_cli_init_refuses_to_run_twice(tessera_dir: Tessera) -> None:
+    cp = tessera_dir.run(
+        "init", "--org-name", "Again", "--email", "second@example.com",
+        stdin="another-Strong-pass-9\n", check=False,
+    )
+    assert cp.returncode == 1, cp
+    assert "already initialised" in cp.stderr and len(cp.stderr.strip().splitlines()) == 1, cp.stderr
+    # Nothing half-written: the second owner does not exist.
+    cp = tessera_dir.run("zuliprc", "--email", "second@example.com", check=False)
+    assert cp.returncode != 0 and "No such user" in cp.stderr, cp
+
+
+def test_cli_user_create_validates_password(tessera_dir: Tessera) -> None:
+    cp = tessera_dir.run(
+        "user", "create", "--email", "weak@example.com", "--full-name", "Weak One",
+        stdin="abc\n", check=False,
+    )
+    assert cp.returncode == 1 and "The password is too weak." in cp.stderr, cp
+
+
+def test_healthcheck(tessera: Tessera) -> None:
+    cp = tessera.run("healthcheck", "--url", tessera.site)
+    assert cp.stdout.startswith("ok"), cp
+    cp = tessera.run("healthcheck", "--url", "http://127.0.0.1:9", check=False)
+    assert cp.returncode == 2 and "cannot connect" in cp.stderr, cp
+
+
+def test_secret_file_is_private_and_required(tessera_dir: Tessera) -> None:
+    secret = tessera_dir.data_dir / "secret.key"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    original = secret.read_text()
+    # A wrong secret is a clear error, not silent failures.
+    secret.write_text("ab" * 32 + "\n")
+    cp = tessera_dir.run("zuliprc", "--email", OWNER_EMAIL, check=False)
+    assert cp.returncode == 1 and "does not match" in cp.stderr, cp
+    # A missing secret is a clear error too (a new one would open nothing).
+    secret.unlink()
+    cp = tessera_dir.run("zuliprc", "--email", OWNER_EMAIL, check=False)
+    assert cp.returncode == 1 and "missing" in cp.stderr, cp
+    assert not secret.exists(), "must not invent a new secret for an initialised store"
+    secret.write_text(original)
+    tessera_dir.run("zuliprc", "--email", OWNER_EMAIL)
+
+
+def test_first_start_bootstraps_and_prints_how_to_log_in(tessera_bin: str, tmp_path) -> None:
+    import subprocess as sp
+    port = free_port()
+    data = tmp_path / "fresh"
+    proc = sp.Popen([tessera_bin, "serve", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}"],
+                    stdout=sp.PIPE, stderr=sp.DEVNULL, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(6)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    text = "".join(lines)
+    assert f"site:     http://127.0.0.1:{port}" in text, text
+    assert "owner:    owner@tessera.localhost" in text, text
+    password = next(l for l in lines if "password:" in l).split()[1]
+    # The printed credentials work.
+    import requests
+    proc = sp.Popen([tessera_bin, "serve", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}"],
+                    stdout=sp.DEVNULL, stderr=sp.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                r = requests.post(f"http://127.0.0.1:{port}/api/v1/fetch_api_key",
+                                  data={"username": "owner@tessera.localhost", "password": password}, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["result"] == "success", r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,6 +1,7 @@
 //! Organizations (Zulip "realms"). The root host serves the realm whose `string_id` is `""`;
 //! `sub.` hosts serve the realm named `sub`.
 
+use crate::invalidations::insert_invalidation;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// A realm as stored.
@@ -58,9 +59,10 @@ impl Store {
         }))
     }
 
-    /// Deactivate or reactivate a realm. Returns the number of invalidation rows written (all of
-    /// the realm's users' keys must leave every cache).
+    /// Deactivate or reactivate a realm; every cached key is dropped everywhere (all of the
+    /// realm's users' keys change state).
     pub async fn set_realm_deactivated(&self, id: i64, deactivated: bool, now: i64) -> Result<()> {
+        let is_pg = matches!(self.backend, crate::Backend::Postgres(_));
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("UPDATE realms SET deactivated = $1 WHERE id = $2")
@@ -72,10 +74,7 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             // A NULL digest means "drop everything".
-            sqlx::query("INSERT INTO key_invalidations (digest, created_at) VALUES (NULL, $1)")
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            insert_invalidation!(tx, None, now, is_pg);
             tx.commit().await?;
         });
         Ok(())

@@ -217,6 +217,18 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         );
     }
     app.key_cache().start_listener().await;
+    // Invalidation rows only matter for a few seconds; keep the table small.
+    let pruner = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let hour_ago = pruner.now() - 3_600_000_000;
+            if let Err(e) = pruner.store().prune_invalidations(hour_ago).await {
+                tracing::warn!(error = %e, "pruning key invalidations failed");
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(&serve.listen)
         .await
         .with_context(|| format!("cannot listen on {}", serve.listen))?;

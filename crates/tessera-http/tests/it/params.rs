@@ -11,7 +11,12 @@ both!(
             .post(
                 "/api/v1/users/me/api_key/regenerate",
                 Some(t.owner()),
-                &[("zeta", "1"), ("alpha", "x"), ("dont_block", "true")],
+                &[
+                    ("zeta", "1"),
+                    ("alpha", "x"),
+                    ("dont_block", "true"),
+                    ("client", "test"),
+                ],
             )
             .await;
         assert_eq!(

@@ -1,1 +1,180 @@
+//! Store tests; each runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use tessera_core::SealedSecret;
+use tessera_store::testing::fresh_store;
+use tessera_store::{Engine, NewUser, PushKind, Store, StoreError};
+
+fn new_user(realm_id: i64, email: &str, digest: u8) -> NewUser {
+    NewUser {
+        realm_id,
+        email: email.into(),
+        delivery_email: email.into(),
+        full_name: "Some One".into(),
+        role: 400,
+        bot_type: None,
+        bot_owner_id: None,
+        password_hash: None,
+        key_digest: vec![digest; 32],
+        seal_key: Box::new(|id| SealedSecret {
+            nonce: vec![id as u8; 24],
+            ciphertext: vec![1, 2, 3],
+        }),
+        service: None,
+        timezone: String::new(),
+    }
+}
+
+async fn each_engine<F, Fut>(f: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let (store, _guard) = fresh_store(engine).await.expect("store");
+        f(store).await;
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_runs_once_and_is_all_or_nothing() {
+    each_engine(|s| async move {
+        let (realm, owner) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "check", 10)
+            .await
+            .unwrap();
+        let user = s.user_by_id(owner).await.unwrap().unwrap();
+        assert_eq!((user.realm_id, user.role), (realm, 400));
+        // The sealer saw the real id: the associated data binds the row.
+        assert_eq!(user.api_key_nonce, vec![owner as u8; 24]);
+        let again = s
+            .bootstrap("", "Org2", new_user(0, "p@x.org", 2), "check", 11)
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(c)) if c == "initialized"));
+        assert_eq!(s.realms().await.unwrap().len(), 1);
+        assert!(s.user_by_email(realm, "p@x.org").await.unwrap().is_none());
+        assert_eq!(s.audit_for_user(owner).await.unwrap()[0].event_type, 101);
+        // Migrating again is a no-op.
+        s.migrate().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn emails_are_unique_per_realm_case_insensitively() {
+    each_engine(|s| async move {
+        let (realm, _) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        let dup = s.create_user(new_user(realm, "O@X.org", 2), None, 2).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        let other = s.create_realm("sub", "Sub", 3).await.unwrap();
+        s.create_user(new_user(other.id, "o@x.org", 3), None, 3)
+            .await
+            .unwrap();
+        assert!(s.email_exists_elsewhere(realm, "o@x.org").await.unwrap());
+        // Digests are unique too.
+        let same_digest = s.create_user(new_user(realm, "q@x.org", 3), None, 4).await;
+        assert!(matches!(same_digest, Err(StoreError::Conflict(_))));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rotation_is_one_transaction() {
+    each_engine(|s| async move {
+        let (_, id) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        s.add_push_device(id, PushKind::Fcm, "tok", None, 2)
+            .await
+            .unwrap();
+        s.add_push_device(id, PushKind::Apns, "tok2", Some("app"), 2)
+            .await
+            .unwrap();
+        let before = s.latest_invalidation().await.unwrap();
+        let sealer = Box::new(|_| SealedSecret {
+            nonce: vec![9; 24],
+            ciphertext: vec![9],
+        });
+        let old = s.rotate_api_key(id, &[7; 32], sealer, id, 5).await.unwrap();
+        assert_eq!(old, vec![1; 32]);
+        assert!(s.auth_by_digest(&[1; 32]).await.unwrap().is_none());
+        assert_eq!(
+            s.auth_by_digest(&[7; 32]).await.unwrap().unwrap().user_id,
+            id
+        );
+        assert!(s.push_devices_for(id).await.unwrap().is_empty());
+        let audit = s.audit_for_user(id).await.unwrap();
+        assert_eq!(
+            (
+                audit.last().unwrap().event_type,
+                audit.last().unwrap().acting_user_id
+            ),
+            (127, Some(id))
+        );
+        let inval = s.invalidations_since(before).await.unwrap();
+        let digests: Vec<_> = inval
+            .iter()
+            .map(|(_, d)| d.clone().unwrap().0.to_vec())
+            .collect();
+        assert_eq!(digests, vec![vec![1; 32], vec![7; 32]]);
+        let missing = s
+            .rotate_api_key(
+                999,
+                &[8; 32],
+                Box::new(|_| SealedSecret {
+                    nonce: vec![],
+                    ciphertext: vec![],
+                }),
+                id,
+                6,
+            )
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn activation_changes_are_idempotent_and_announced() {
+    each_engine(|s| async move {
+        let (_, id) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        assert!(
+            !s.set_active(id, true, id, 2).await.unwrap(),
+            "already active"
+        );
+        let before = s.latest_invalidation().await.unwrap();
+        assert!(s.set_active(id, false, id, 3).await.unwrap());
+        assert!(!s.set_active(id, false, id, 4).await.unwrap());
+        assert_eq!(s.invalidations_since(before).await.unwrap().len(), 1);
+        let events: Vec<i64> = s
+            .audit_for_user(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.event_type)
+            .collect();
+        assert_eq!(events, vec![101, 103]);
+        s.set_password(id, "$argon2id$x", id, 5).await.unwrap();
+        assert_eq!(
+            s.audit_for_user(id)
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .event_type,
+            122
+        );
+        assert_eq!(s.meta_get("nope").await.unwrap(), None);
+        s.meta_set("k", "v1").await.unwrap();
+        s.meta_set("k", "v2").await.unwrap();
+        assert_eq!(s.meta_get("k").await.unwrap().as_deref(), Some("v2"));
+    })
+    .await;
+}
