@@ -176,11 +176,12 @@ impl Params {
         }
     }
 
-    /// Names sent but never read, sorted.
+    /// Names sent but never read, sorted. `client` is always read (Zulip's middleware takes
+    /// the client name from it).
     pub fn ignored(&self) -> Vec<String> {
         let sent: BTreeSet<&String> = self.values.iter().map(|(k, _)| k).collect();
         sent.into_iter()
-            .filter(|k| !self.used.contains(*k))
+            .filter(|k| !self.used.contains(*k) && k.as_str() != "client")
             .cloned()
             .collect()
     }
