@@ -148,8 +148,20 @@ impl App {
     }
 
     /// Set a user's password (strength-checked; audit 122). Clears the username's
-    /// authentication rate-limit history, as Zulip does.
+    /// authentication rate-limit history, as Zulip does, spends any outstanding reset link and
+    /// ends every web session of the user.
     pub async fn set_password(&self, user: &UserRow, password: &str, acting: i64) -> Result<()> {
+        self.replace_password(user, password, acting, None).await
+    }
+
+    /// [`App::set_password`], keeping the web session `keep` (the one that made the change).
+    pub(crate) async fn replace_password(
+        &self,
+        user: &UserRow,
+        password: &str,
+        acting: i64,
+        keep: Option<i64>,
+    ) -> Result<()> {
         let hash = self.hash_new_password(password).await?;
         self.store()
             .set_password(user.id, &hash, acting, self.now())
@@ -158,6 +170,7 @@ impl App {
             .limits
             .auth_by_username
             .clear(&user.delivery_email);
+        self.end_sessions(user.id, keep).await?;
         Ok(())
     }
 
@@ -183,6 +196,10 @@ impl App {
             .set_active(user.id, active, acting, self.now())
             .await?;
         self.inner.key_cache.evict(&user.api_key_digest).await;
+        if !active {
+            // Zulip's `do_deactivate_user` deletes the user's sessions.
+            self.end_sessions(user.id, None).await?;
+        }
         Ok(changed)
     }
 

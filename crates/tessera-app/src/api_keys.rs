@@ -39,6 +39,25 @@ impl App {
         password: &str,
         client_ip: Option<&str>,
     ) -> Result<crate::api_keys::FetchedKey> {
+        let user = self
+            .password_login(subdomain, username, password, client_ip)
+            .await?;
+        Ok(FetchedKey {
+            api_key: self.reveal_api_key(&user)?,
+            email: user.delivery_email.clone(),
+            user_id: user.id,
+        })
+    }
+
+    /// Check a username and password for a realm, with the rate limits and in the order of
+    /// [`App::fetch_api_key`]; shared by the web login form. Returns the account.
+    pub async fn password_login(
+        &self,
+        subdomain: &str,
+        username: &str,
+        password: &str,
+        client_ip: Option<&str>,
+    ) -> Result<UserRow> {
         let realm = self.realm_for_subdomain(subdomain).await?;
         let email = Email::parse(username).map_err(AppError::bad)?;
         let now = self.now();
@@ -88,11 +107,7 @@ impl App {
             return fail(AppError::AuthenticationFailed);
         }
         limits.auth_by_username.clear(username);
-        Ok(FetchedKey {
-            api_key: self.reveal_api_key(&user)?,
-            email: user.delivery_email.clone(),
-            user_id: user.id,
-        })
+        Ok(user)
     }
 
     /// `POST /json/fetch_api_key`: a signed-in user re-enters their password to see their key.

@@ -193,7 +193,7 @@ impl App {
     }
 
     /// Decision D2: who may see a bot's key — its owner; administrators too for generic bots.
-    fn may_reveal_bot_key(who: &Principal, bot: &UserRow) -> bool {
+    pub fn may_reveal_bot_key(who: &Principal, bot: &UserRow) -> bool {
         bot.bot_owner_id == Some(who.user_id.0)
             || (who.role.is_admin() && bot.bot_type == Some(BotType::Generic.as_i64()))
     }

@@ -1,5 +1,6 @@
 //! Application configuration, validated once and passed down (no globals).
 
+use crate::mail::{MailConfig, MailTransport};
 use url::Url;
 
 /// What the use-cases need to know about the deployment.
@@ -20,6 +21,12 @@ pub struct Config {
     pub password_hash_concurrency: usize,
     /// Entries in the key cache.
     pub key_cache_capacity: u64,
+    /// Outgoing email.
+    pub mail: MailConfig,
+    /// Zulip's `password_reset_form_by_email`: [(3600, 2), (86400, 5)].
+    pub reset_by_email: [(u64, u32); 2],
+    /// Zulip's `sends_email_by_ip`: (86400, 5).
+    pub emails_by_ip: (u64, u32),
 }
 
 impl Config {
@@ -35,6 +42,12 @@ impl Config {
                 .map(|n| n.get())
                 .unwrap_or(2),
             key_cache_capacity: 100_000,
+            mail: MailConfig {
+                from: "Tessera <noreply@tessera.localhost>".into(),
+                transport: MailTransport::Outbox(std::env::temp_dir().join("tessera-outbox")),
+            },
+            reset_by_email: [(3600, 2), (86400, 5)],
+            emails_by_ip: (86400, 5),
         }
     }
 }

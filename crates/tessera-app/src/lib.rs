@@ -10,10 +10,13 @@ mod clock;
 mod config;
 mod error;
 mod key_cache;
+mod mail;
+mod password_reset;
 mod passwords;
 mod push_devices;
 mod rate_limit;
 mod realms;
+mod sessions;
 mod users;
 
 pub use accounts::Bootstrap;
@@ -23,10 +26,15 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{AppError, Result};
 pub use key_cache::KeyCache;
+pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
+pub use password_reset::RESET_LINK_LIFETIME_SECS;
 pub use push_devices::PushService;
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use realms::RealmInfo;
-pub use tessera_store::{AuditRow, Engine, PushDeviceRow, RealmRow, Store, UserRow};
+pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
+pub use tessera_store::{
+    AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store, UserRow,
+};
 
 use std::sync::Arc;
 use tessera_core::ServerSecret;
@@ -45,15 +53,22 @@ struct Inner {
     key_cache: KeyCache,
     passwords: passwords::PasswordPool,
     limits: rate_limit::Limits,
+    mailer: mail::Mailer,
 }
 
 impl App {
     /// Assemble the application over an opened, migrated store.
-    pub fn new(store: Store, secret: ServerSecret, config: Config, clock: Arc<dyn Clock>) -> App {
+    pub fn new(
+        store: Store,
+        secret: ServerSecret,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App> {
+        let mailer = mail::Mailer::new(&config.mail)?;
         let key_cache = KeyCache::new(store.clone(), config.key_cache_capacity);
         let passwords = passwords::PasswordPool::new(config.password_hash_concurrency);
         let limits = rate_limit::Limits::new(&config);
-        App {
+        Ok(App {
             inner: Arc::new(Inner {
                 store,
                 secret,
@@ -62,8 +77,22 @@ impl App {
                 key_cache,
                 passwords,
                 limits,
+                mailer,
             }),
-        }
+        })
+    }
+
+    /// Send one email (SMTP or the outbox).
+    pub async fn send_mail(&self, mail: OutgoingMail) -> Result<()> {
+        self.inner
+            .mailer
+            .send(&self.inner.config.mail.from, mail)
+            .await
+    }
+
+    /// The outbox folder, when mail goes to one rather than to SMTP.
+    pub fn outbox_dir(&self) -> Option<&std::path::Path> {
+        self.inner.mailer.outbox_dir()
     }
 
     /// The store.

@@ -108,6 +108,11 @@ pub(crate) struct Limits {
     pub auth_by_username: RateLimiter,
     /// Failed password attempts per client IP.
     pub auth_failures_by_ip: RateLimiter,
+    /// Zulip's `password_reset_form_by_email`, two windows.
+    pub reset_by_email_hour: RateLimiter,
+    pub reset_by_email_day: RateLimiter,
+    /// Zulip's `sends_email_by_ip`.
+    pub emails_by_ip: RateLimiter,
 }
 
 impl Limits {
@@ -121,6 +126,15 @@ impl Limits {
                 config.auth_failures_by_ip.0,
                 config.auth_failures_by_ip.1,
             ),
+            reset_by_email_hour: RateLimiter::new(
+                config.reset_by_email[0].0,
+                config.reset_by_email[0].1,
+            ),
+            reset_by_email_day: RateLimiter::new(
+                config.reset_by_email[1].0,
+                config.reset_by_email[1].1,
+            ),
+            emails_by_ip: RateLimiter::new(config.emails_by_ip.0, config.emails_by_ip.1),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod names;
 pub mod password;
 pub mod role;
 pub mod secrets;
+pub mod token;
 pub mod zuliprc;
 
 pub use api_key::{ApiKey, ApiKeyError};
@@ -19,3 +20,4 @@ pub use email::Email;
 pub use ids::{RealmId, UserId};
 pub use role::{BotType, Role};
 pub use secrets::{KeyDigest, SealedSecret, ServerSecret};
+pub use token::Token;

@@ -1,6 +1,7 @@
 //! Who is calling: HTTP Basic on `/api/…` (Zulip's `authenticated_rest_api_view`), the web
 //! session on `/json/…` (`authenticated_json_view`, arrives with the web UI).
 
+use crate::csrf::CsrfVerdict;
 use crate::error::{ApiError, BASIC_REALM, NOT_LOGGED_IN, SESSION_REALM};
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
@@ -101,9 +102,36 @@ impl FromRequestParts<App> for Caller {
                 .map_err(IntoResponse::into_response)?;
             return Ok(Caller(principal));
         }
-        // `/json`: web sessions are served by the web UI layer; without one the request is
-        // unauthenticated, as in Zulip.
-        Err(missing_authentication(parts, &path))
+        // `/json`: the web session (Zulip's `authenticated_json_view`, wrapped in
+        // `csrf_protect`): no live session → unauthenticated; a session → CSRF, then the
+        // account's state.
+        let (session_name, _) = crate::web::cookie_names(app);
+        let Some(cookie) = crate::csrf::cookie_value(&parts.headers, session_name) else {
+            return Err(missing_authentication(parts, &path));
+        };
+        let session = app
+            .session_caller(&sub, &cookie)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        let Some(session) = session else {
+            return Err(missing_authentication(parts, &path));
+        };
+        if let Err(reason) = CsrfVerdict::require(parts.extensions.get::<CsrfVerdict>()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CSRF_FAILED",
+                format!("CSRF error: {reason}"),
+            )
+            .with("reason", serde_json::json!(reason))
+            .into_response());
+        }
+        if session.principal.bot_type == Some(tessera_core::BotType::IncomingWebhook) {
+            return Err(
+                ApiError::bad_request("Webhook bots can only access webhooks").into_response(),
+            );
+        }
+        parts.extensions.insert(session.clone());
+        Ok(Caller(session.principal))
     }
 }
 

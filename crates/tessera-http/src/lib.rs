@@ -3,13 +3,16 @@
 
 mod auth;
 mod bots;
+mod csrf;
 mod error;
 mod fallback;
 mod fetch_api_key;
 mod params;
 mod push_devices;
 mod server_settings;
+mod settings;
 mod users;
+mod web;
 
 pub use error::ApiError;
 pub use server_settings::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
@@ -96,10 +99,63 @@ fn api_only_routes() -> Router<App> {
 
 /// Endpoints only under `/json/`.
 fn json_only_routes() -> Router<App> {
-    Router::new().route(
-        "/fetch_api_key",
-        post(fetch_api_key::post_json_fetch_api_key).fallback(only(&["POST"])),
-    )
+    Router::new()
+        .route(
+            "/fetch_api_key",
+            post(fetch_api_key::post_json_fetch_api_key).fallback(only(&["POST"])),
+        )
+        .route(
+            "/settings",
+            patch(settings::patch_settings).fallback(only(&["PATCH"])),
+        )
+}
+
+/// The web UI's pages (Zulip's paths).
+fn web_routes() -> Router<App> {
+    use web::{assets, emails, login, password_reset, settings};
+    Router::new()
+        .route("/", get(settings::get_settings_root))
+        .route(
+            "/login/",
+            get(login::get_login)
+                .post(login::post_login)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/accounts/login/",
+            get(login::get_login)
+                .post(login::post_login)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/accounts/logout/",
+            post(login::post_logout).fallback(only(&["POST"])),
+        )
+        .route("/settings", get(settings::get_settings_root))
+        .route("/settings/", get(settings::get_settings_root))
+        .route("/settings/{tab}", get(settings::get_settings_tab))
+        .route(
+            "/accounts/password/reset/",
+            get(password_reset::get_reset)
+                .post(password_reset::post_reset)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/accounts/password/reset/done/",
+            get(password_reset::get_reset_done),
+        )
+        .route(
+            "/accounts/password/reset/{uid}/{token}/",
+            get(password_reset::get_reset_confirm)
+                .post(password_reset::post_reset_confirm)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/accounts/password/done/",
+            get(password_reset::get_password_done),
+        )
+        .route("/emails/", get(emails::get_emails))
+        .route("/static/{file}", get(assets::get_static))
 }
 
 /// The whole application router.
@@ -107,7 +163,12 @@ pub fn router(app: App) -> Router {
     Router::new()
         .nest("/api/v1", shared_routes().merge(api_only_routes()))
         .nest("/json", shared_routes().merge(json_only_routes()))
+        .merge(web_routes())
         .fallback(fallback::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            csrf::annotate,
+        ))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook

@@ -24,7 +24,7 @@ pub struct Params {
     used: BTreeSet<String>,
 }
 
-fn too_large() -> ApiError {
+pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "BAD_REQUEST",
@@ -181,7 +181,9 @@ impl Params {
     pub fn ignored(&self) -> Vec<String> {
         let sent: BTreeSet<&String> = self.values.iter().map(|(k, _)| k).collect();
         sent.into_iter()
-            .filter(|k| !self.used.contains(*k) && k.as_str() != "client")
+            .filter(|k| {
+                !self.used.contains(*k) && !matches!(k.as_str(), "client" | "csrfmiddlewaretoken")
+            })
             .cloned()
             .collect()
     }

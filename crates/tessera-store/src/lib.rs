@@ -13,6 +13,7 @@ mod meta;
 mod migrate;
 mod push_devices;
 mod realms;
+mod sessions;
 pub mod testing;
 mod users;
 
@@ -21,6 +22,7 @@ pub use error::StoreError;
 pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;
+pub use sessions::{SessionOrigin, SessionRow};
 pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -7,16 +7,24 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// (version, description, SQLite SQL, PostgreSQL SQL)
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "web",
+        include_str!("../migrations/sqlite/0002_web.sql"),
+        include_str!("../migrations/postgres/0002_web.sql"),
+    ),
+];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
 #[cfg(test)]
-pub const MIGRATION_FILES: &[&str] = &["0001_init.sql"];
+pub const MIGRATION_FILES: &[&str] = &["0001_init.sql", "0002_web.sql"];
 
 fn migrator(postgres: bool) -> Migrator {
     let migrations = MIGRATIONS

@@ -381,6 +381,12 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some((realm_id,)) = row else { return Err(StoreError::NotFound) };
+            // A reset link is good only for the password it was sent for.
+            sqlx::query("UPDATE password_reset_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             insert_audit!(tx, realm_id, Some(acting), Some(user_id), AuditEvent::UserPasswordChanged, now, None::<String>);
             tx.commit().await?;
         });

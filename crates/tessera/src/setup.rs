@@ -161,10 +161,11 @@ pub async fn open_with(
         }
     };
     let mut config = Config::new(site);
+    config.mail.transport = tessera_app::MailTransport::Outbox(args.data_dir.join("outbox"));
     config.development =
         std::env::var("TESSERA_DEVELOPMENT").is_ok_and(|v| v == "1" || v == "true");
     tweak(&mut config);
-    Ok(App::new(store, secret, config, Arc::new(SystemClock)))
+    Ok(App::new(store, secret, config, Arc::new(SystemClock))?)
 }
 
 fn parse_site(raw: &str) -> Result<Url, Failure> {
@@ -188,6 +189,12 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     let app = open_with(args, Some(site), |config| {
         config.development = serve.development;
         config.auth_failures_by_ip = (600, serve.auth_failures_per_ip);
+        if let Some(url) = &serve.smtp_url {
+            config.mail.transport = tessera_app::MailTransport::Smtp(url.clone());
+        }
+        if let Some(from) = &serve.email_from {
+            config.mail.from = from.clone();
+        }
     })
     .await?;
     let site_text = app.realm_url("");

@@ -103,7 +103,7 @@ impl TestApp {
         let mut config = Config::new(SITE.parse().expect("url"));
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new());
-        let app = App::new(store, secret, config, clock.clone());
+        let app = App::new(store, secret, config, clock.clone()).expect("app");
         app.bootstrap("Test Org", OWNER, Some("Olive Owner"), PASSWORD)
             .await
             .expect("bootstrap");
@@ -127,6 +127,7 @@ impl TestApp {
             self.app.config().clone(),
             self.clock.clone(),
         )
+        .expect("app")
     }
 
     pub async fn request(

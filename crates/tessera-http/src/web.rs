@@ -1,0 +1,311 @@
+//! tessera's web UI: server-rendered pages (askama templates in `templates/`), a stylesheet
+//! and a little plain JavaScript embedded in the binary (`assets/`). Sessions are cookies whose
+//! token the store keeps only as a digest; forms and `/json` calls are CSRF-checked
+//! (`csrf.rs`). The page/element contract is `docs/web-ui.md`.
+
+pub mod assets;
+pub mod emails;
+pub mod login;
+pub mod password_reset;
+pub mod settings;
+
+use crate::auth::{original_path, subdomain};
+use crate::csrf::{CsrfVerdict, cookie_value};
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use std::convert::Infallible;
+use tessera_app::{App, SessionCaller};
+use tessera_core::Token;
+
+/// (session cookie, CSRF cookie): Zulip's production names (`__Host-` prefixed, which
+/// browsers accept only with `Secure`) on an https site, Django's defaults otherwise.
+pub fn cookie_names(app: &App) -> (&'static str, &'static str) {
+    if is_secure(app) {
+        ("__Host-sessionid", "__Host-csrftoken")
+    } else {
+        ("sessionid", "csrftoken")
+    }
+}
+
+fn is_secure(app: &App) -> bool {
+    app.config().site_url.scheme() == "https"
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure on https; `max_age` 0 deletes.
+pub fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
+    let secure = if is_secure(app) { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// Django's CSRF cookie lives for a year.
+const CSRF_COOKIE_AGE: i64 = 365 * 24 * 3600;
+
+/// Everything a page handler needs about the request.
+pub struct Web {
+    pub app: App,
+    pub subdomain: String,
+    /// The signed-in user, if the session cookie names a live session of this realm.
+    pub caller: Option<SessionCaller>,
+    /// The session cookie as sent (for logout).
+    pub session_cookie: Option<String>,
+    /// The CSRF token the page embeds (the cookie's, or a fresh one set with the page).
+    pub csrf_token: String,
+    fresh_csrf: bool,
+    verdict: Option<CsrfVerdict>,
+    /// Path and query of this request (for `next=`).
+    pub path_and_query: String,
+    /// The client's address and browser, for sessions and rate limits.
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl FromRequestParts<App> for Web {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let sub = subdomain(app, parts);
+        let (session_name, csrf_name) = cookie_names(app);
+        let session_cookie = cookie_value(&parts.headers, session_name);
+        let caller = match &session_cookie {
+            // A deactivated account or realm is simply signed out here.
+            Some(c) => app.session_caller(&sub, c).await.ok().flatten(),
+            None => None,
+        };
+        let existing =
+            cookie_value(&parts.headers, csrf_name).filter(|t| Token::parse(t).is_some());
+        let (csrf_token, fresh_csrf) = match existing {
+            Some(t) => (t, false),
+            None => (Token::generate().expose().to_owned(), true),
+        };
+        let path = original_path(parts);
+        let path_and_query = match parts.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(300).collect());
+        Ok(Web {
+            client_ip: crate::auth::client_ip(parts),
+            user_agent,
+            app: app.clone(),
+            subdomain: sub,
+            caller,
+            session_cookie,
+            csrf_token,
+            fresh_csrf,
+            verdict: parts.extensions.get::<CsrfVerdict>().cloned(),
+            path_and_query,
+        })
+    }
+}
+
+/// Common page data the base template reads.
+pub struct Chrome {
+    pub csrf_token: String,
+    pub user_name: Option<String>,
+    pub user_email: Option<String>,
+    pub development: bool,
+    pub realm_name: String,
+}
+
+impl Web {
+    /// The page chrome for this request.
+    pub async fn chrome(&self) -> Chrome {
+        let realm_name = self
+            .app
+            .realm_for_subdomain(&self.subdomain)
+            .await
+            .map(|r| r.row.name)
+            .unwrap_or_else(|_| "Tessera".into());
+        let (user_name, user_email) = match &self.caller {
+            Some(c) => match self.app.user_row(c.principal.user_id.0).await {
+                Ok(u) => (Some(u.full_name), Some(u.delivery_email)),
+                Err(_) => (None, None),
+            },
+            None => (None, None),
+        };
+        Chrome {
+            csrf_token: self.csrf_token.clone(),
+            user_name,
+            user_email,
+            development: self.app.config().development,
+            realm_name,
+        }
+    }
+
+    /// Render a page with status 200.
+    pub fn page(&self, t: &impl Template) -> Response {
+        self.page_with_status(StatusCode::OK, t)
+    }
+
+    /// Render a page with a status.
+    pub fn page_with_status(&self, status: StatusCode, t: &impl Template) -> Response {
+        match t.render() {
+            Ok(html) => {
+                let mut resp = (status, Html(html)).into_response();
+                self.finish(resp.headers_mut());
+                resp
+            }
+            Err(e) => crate::error::ApiError::internal(&format!("template: {e}")).into_response(),
+        }
+    }
+
+    /// A 302 to `location` (Django's `HttpResponseRedirect`).
+    pub fn redirect(&self, location: &str) -> Response {
+        let mut resp = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        self.finish(resp.headers_mut());
+        resp
+    }
+
+    /// Signed in, or a redirect to the login page that comes back here.
+    pub fn require_login(&self) -> Result<&SessionCaller, Response> {
+        match &self.caller {
+            Some(c) => Ok(c),
+            None => {
+                let next: String =
+                    form_urlencoded::byte_serialize(self.path_and_query.as_bytes()).collect();
+                Err(self.redirect(&format!("/login/?next={next}")))
+            }
+        }
+    }
+
+    /// The CSRF check for a form POST: `Err` is Django's 403 page.
+    pub fn require_csrf(&self) -> Result<(), Response> {
+        CsrfVerdict::require(self.verdict.as_ref()).map_err(|reason| {
+            tracing::info!(reason, "CSRF check failed on a form");
+            let page = MessagePage {
+                c: self.chrome_sync(),
+                title: "Forbidden".into(),
+                heading: "403: Forbidden".into(),
+                message: format!(
+                    "This form could not be accepted (CSRF verification failed: {reason}). Reload the page and try again."
+                ),
+                link: Some(("/login/".into(), "Back to the login page".into())),
+            };
+            self.page_with_status(StatusCode::FORBIDDEN, &page)
+        })
+    }
+
+    /// Zulip's 500 page; the detail is logged, never shown.
+    pub async fn internal_error(&self, detail: &str) -> Response {
+        tracing::error!(detail, "internal error on a page");
+        let page = MessagePage {
+            c: self.chrome().await,
+            title: "Internal server error".into(),
+            heading: "500: Internal server error".into(),
+            message: "Something went wrong on the server. Please try again in a moment.".into(),
+            link: Some(("/".into(), "Go back".into())),
+        };
+        self.page_with_status(StatusCode::INTERNAL_SERVER_ERROR, &page)
+    }
+
+    fn chrome_sync(&self) -> Chrome {
+        Chrome {
+            csrf_token: self.csrf_token.clone(),
+            user_name: None,
+            user_email: None,
+            development: self.app.config().development,
+            realm_name: String::new(),
+        }
+    }
+
+    /// Headers every page gets: the CSRF cookie when new, no caching, no framing, and a
+    /// content security policy that allows only this site's own scripts and styles.
+    fn finish(&self, headers: &mut HeaderMap) {
+        if self.fresh_csrf {
+            let (_, csrf_name) = cookie_names(&self.app);
+            if let Some(v) = set_cookie(&self.app, csrf_name, &self.csrf_token, CSRF_COOKIE_AGE) {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        security_headers(headers);
+    }
+}
+
+/// Security headers for HTML responses.
+pub fn security_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, max-age=0"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+}
+
+/// A page with a heading, a message and a link (errors, confirmations).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub c: Chrome,
+    pub title: String,
+    pub heading: String,
+    pub message: String,
+    pub link: Option<(String, String)>,
+}
+
+/// Only local paths are followed after login (Django's `url_has_allowed_host_and_scheme`
+/// with no allowed hosts): no scheme, no host, no `//` or `/\` tricks, no control characters.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let next = next?.trim();
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    ok.then(|| next.to_owned())
+}
+
+/// Where a signed-in user lands by default.
+pub const HOME: &str = "/settings/account-and-privacy";
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(
+            safe_next(Some("/settings/your-bots")).as_deref(),
+            Some("/settings/your-bots")
+        );
+        assert_eq!(safe_next(Some("/a?b=c#d")).as_deref(), Some("/a?b=c#d"));
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\tx",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(safe_next(None), None);
+    }
+}

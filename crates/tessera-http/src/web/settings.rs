@@ -1,0 +1,138 @@
+//! `/settings/…`: the personal settings pages — Account & privacy (API key, password) and the
+//! bot tables (Your bots; All bots for administrators). The pages are rendered here; their
+//! buttons call the Zulip API (`/json/…`, and `/api/v1/users/me/api_key/regenerate` with the
+//! revealed key, as Zulip's web app does) from `assets/tessera.js`.
+
+use super::{Chrome, HOME, Web};
+use askama::Template;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_app::BotView;
+use tessera_core::{BotType, Role};
+
+/// One row of a bot table.
+pub struct BotRow {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub bot_type: &'static str,
+    pub owner: String,
+    pub is_active: bool,
+    /// The viewer may see this bot's key and zuliprc (decision D2).
+    pub may_reveal: bool,
+}
+
+/// Zulip's display names of bot types.
+pub fn bot_type_name(t: Option<i64>) -> &'static str {
+    match t.and_then(BotType::from_i64) {
+        Some(BotType::Generic) => "Generic bot",
+        Some(BotType::IncomingWebhook) => "Incoming webhook",
+        Some(BotType::OutgoingWebhook) => "Outgoing webhook",
+        Some(BotType::Embedded) => "Embedded bot",
+        None => "Bot",
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "Owner",
+        Role::Admin => "Administrator",
+        Role::Moderator => "Moderator",
+        Role::Member => "Member",
+        Role::Guest => "Guest",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    c: Chrome,
+    tab: &'static str,
+    full_name: String,
+    email: String,
+    role: &'static str,
+    is_admin: bool,
+    can_create_bots: bool,
+    bot_domain: String,
+    realm_url: String,
+    bots: Vec<BotRow>,
+    /// "your" or "all".
+    bot_scope: &'static str,
+}
+
+/// GET /settings (also `/`, `/settings/`) — the default tab.
+pub async fn get_settings_root(web: Web) -> Response {
+    if let Err(r) = web.require_login() {
+        return r;
+    }
+    web.redirect(HOME)
+}
+
+/// GET /settings/{tab} — `account-and-privacy`, `your-bots`, `all-bots` (administrators).
+pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
+    let caller = match web.require_login() {
+        Ok(c) => c.clone(),
+        Err(r) => return r,
+    };
+    let who = &caller.principal;
+    let tab: &'static str = match tab.as_str() {
+        "account-and-privacy" => "account-and-privacy",
+        "your-bots" => "your-bots",
+        "all-bots" if who.role.is_admin() => "all-bots",
+        "all-bots" => return web.redirect("/settings/your-bots"),
+        _ => {
+            let page = super::MessagePage {
+                c: web.chrome().await,
+                title: "Page not found".into(),
+                heading: "404: Page not found".into(),
+                message: "There is no settings page at this address.".into(),
+                link: Some((HOME.into(), "Go to your settings".into())),
+            };
+            return web.page_with_status(StatusCode::NOT_FOUND, &page);
+        }
+    };
+    let user = match web.app.user_row(who.user_id.0).await {
+        Ok(u) => u,
+        Err(e) => return web.internal_error(&e.to_string()).await,
+    };
+    let can_create_bots = who.require_member_or_admin().is_ok();
+    let (bots, bot_scope) = match tab {
+        "your-bots" | "all-bots" if can_create_bots => {
+            let listed = match web.app.list_visible_bots(who).await {
+                Ok(b) => b,
+                Err(e) => return web.internal_error(&e.to_string()).await,
+            };
+            let all = tab == "all-bots";
+            let rows = listed
+                .into_iter()
+                .filter(|b: &BotView| all || b.user.bot_owner_id == Some(who.user_id.0))
+                .map(|b| BotRow {
+                    id: b.user.id,
+                    may_reveal: tessera_app::App::may_reveal_bot_key(who, &b.user),
+                    full_name: b.user.full_name.clone(),
+                    email: b.user.email.clone(),
+                    bot_type: bot_type_name(b.user.bot_type),
+                    owner: b.owner_email.clone().unwrap_or_default(),
+                    is_active: b.user.is_active,
+                })
+                .collect();
+            (rows, if all { "all" } else { "your" })
+        }
+        _ => (Vec::new(), "your"),
+    };
+    let page = SettingsPage {
+        c: web.chrome().await,
+        tab,
+        full_name: user.full_name.clone(),
+        email: user.delivery_email.clone(),
+        role: role_name(who.role),
+        is_admin: who.role.is_admin(),
+        can_create_bots,
+        bot_domain: web.app.bot_domain(&who.realm_string_id),
+        realm_url: web.app.realm_url(&who.realm_string_id),
+        bots,
+        bot_scope,
+    };
+    web.page(&page)
+}
