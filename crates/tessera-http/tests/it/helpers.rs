@@ -82,6 +82,8 @@ pub struct TestApp {
     pub owner_key: String,
     pub guard: TestGuard,
     pub secret_hex: String,
+    /// Where this app's email goes.
+    pub outbox: tempfile::TempDir,
 }
 
 pub fn basic(email: &str, key: &str) -> String {
@@ -101,6 +103,8 @@ impl TestApp {
         let secret_hex = tessera_core::ServerSecret::generate_hex();
         let secret = tessera_core::ServerSecret::from_hex(&secret_hex).expect("secret");
         let mut config = Config::new(SITE.parse().expect("url"));
+        let outbox = tempfile::tempdir().expect("outbox");
+        config.mail.transport = tessera_app::MailTransport::Outbox(outbox.path().to_owned());
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new());
         let app = App::new(store, secret, config, clock.clone()).expect("app");
@@ -115,6 +119,7 @@ impl TestApp {
             owner_key,
             guard,
             secret_hex,
+            outbox,
         }
     }
 
@@ -304,5 +309,121 @@ impl TestApp {
             body,
             text,
         }
+    }
+}
+
+/// A cookie-keeping client, as a browser: remembers `Set-Cookie`s, sends them back, and reads
+/// the CSRF token pages embed.
+pub struct Browser<'a> {
+    pub t: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+    pub csrf: String,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(t: &'a TestApp) -> Browser<'a> {
+        Browser {
+            t,
+            cookies: Default::default(),
+            csrf: String::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, r: &Resp) {
+        for v in r.headers.get_all("set-cookie") {
+            let v = v.to_str().expect("cookie");
+            let first = v.split(';').next().expect("pair");
+            let (k, val) = first.split_once('=').expect("k=v");
+            if v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        if let Some(i) = r.text.find("name=\"csrf-token\" content=\"") {
+            let rest = &r.text[i + 27..];
+            self.csrf = rest[..rest.find('"').expect("quote")].to_owned();
+        }
+    }
+
+    /// A request with this browser's cookies and extra headers.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", HOST);
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = if form.is_empty() {
+            Body::empty()
+        } else {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+            Body::from(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )
+        };
+        let r = self.t.send(req.body(body).expect("request")).await;
+        self.remember(&r);
+        r
+    }
+
+    /// Navigate to a page.
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Method::GET, path, &[], &[("accept", "text/html")])
+            .await
+    }
+
+    /// Submit a page's form: adds the CSRF field.
+    pub async fn submit(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf.clone();
+        let mut form = form.to_vec();
+        form.push(("csrfmiddlewaretoken", csrf.as_str()));
+        self.send(Method::POST, path, &form, &[("accept", "text/html")])
+            .await
+    }
+
+    /// A `/json` call as the web app makes it (X-CSRFToken header).
+    pub async fn json(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf.clone();
+        self.send(
+            method,
+            path,
+            form,
+            &[
+                ("x-csrftoken", csrf.as_str()),
+                ("accept", "application/json"),
+            ],
+        )
+        .await
+    }
+
+    /// Open the login page and sign in; returns the login POST's response.
+    pub async fn login(&mut self, email: &str, password: &str) -> Resp {
+        self.get("/login/").await;
+        self.submit(
+            "/accounts/login/",
+            &[("username", email), ("password", password)],
+        )
+        .await
     }
 }

@@ -10,6 +10,8 @@ mod bots;
 mod dump;
 mod fetch_api_key;
 mod params;
+mod password_reset;
 mod push_devices;
 mod regenerate;
 mod server_settings;
+mod web;
