@@ -51,7 +51,8 @@
   }
 
   function zuliprcHref(text) {
-    return URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    // octet-stream: with text/plain Chrome would save the file as "zuliprc.txt".
+    return URL.createObjectURL(new Blob([text], { type: "application/octet-stream" }));
   }
 
   async function copyText(text) {

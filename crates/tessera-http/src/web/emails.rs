@@ -38,9 +38,13 @@ fn split_links(body: &str) -> Vec<Part> {
     };
     while let Some(start) = next_link(rest) {
         let (before, from) = rest.split_at(start);
-        let end = from
+        let mut end = from
             .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
             .unwrap_or(from.len());
+        // A sentence's closing punctuation is not part of the link.
+        while end > 0 && from[..end].ends_with(['.', ',', ';', ':', ')', '!', '?', '\'']) {
+            end -= 1;
+        }
         if !before.is_empty() {
             parts.push(Part {
                 text: before.to_owned(),
@@ -100,7 +104,7 @@ mod tests {
 
     #[test]
     fn links_are_found() {
-        let parts = split_links("Click:\nhttp://a.example/x/y/ now\nhttps://b.example");
+        let parts = split_links("Click:\nhttp://a.example/x/y/ now\nhttps://b.example.");
         let shown: Vec<(String, bool)> = parts.into_iter().map(|p| (p.text, p.link)).collect();
         assert_eq!(
             shown,
@@ -109,6 +113,7 @@ mod tests {
                 ("http://a.example/x/y/".to_owned(), true),
                 (" now\n".to_owned(), false),
                 ("https://b.example".to_owned(), true),
+                (".".to_owned(), false),
             ]
         );
     }
