@@ -287,3 +287,15 @@ both!(emails_page_is_development_only, |t: TestApp| async move {
     let mut b = Browser::new(&t);
     assert_eq!(b.get("/emails/").await.status, 404);
 });
+
+both!(reset_emails_are_limited_per_ip, |t: TestApp| async move {
+    let mut b = Browser::new(&t);
+    b.get("/accounts/password/reset/").await;
+    for i in 0..5 {
+        let email = format!("someone{i}@tessera.test");
+        assert_eq!(b.submit("/accounts/password/reset/", &[("email", email.as_str())]).await.status, 302);
+    }
+    let r = b.submit("/accounts/password/reset/", &[("email", OWNER)]).await;
+    assert_eq!(r.status, 429, "Zulip's sends_email_by_ip: 5 a day");
+    assert!(link_in_outbox(&t, OWNER).is_none());
+});
