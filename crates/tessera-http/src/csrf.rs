@@ -42,7 +42,7 @@ impl CsrfVerdict {
     }
 }
 
-fn header_str<'a>(req: &'a Request, name: impl header::AsHeaderName) -> Option<&'a str> {
+fn header_str(req: &Request, name: impl header::AsHeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

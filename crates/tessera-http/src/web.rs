@@ -169,21 +169,16 @@ impl Web {
         resp
     }
 
-    /// Signed in, or a redirect to the login page that comes back here.
-    pub fn require_login(&self) -> Result<&SessionCaller, Response> {
-        match &self.caller {
-            Some(c) => Ok(c),
-            None => {
-                let next: String =
-                    form_urlencoded::byte_serialize(self.path_and_query.as_bytes()).collect();
-                Err(self.redirect(&format!("/login/?next={next}")))
-            }
-        }
+    /// The redirect to the login page that comes back here (for signed-out visitors).
+    pub fn login_redirect(&self) -> Response {
+        let next: String =
+            form_urlencoded::byte_serialize(self.path_and_query.as_bytes()).collect();
+        self.redirect(&format!("/login/?next={next}"))
     }
 
-    /// The CSRF check for a form POST: `Err` is Django's 403 page.
-    pub fn require_csrf(&self) -> Result<(), Response> {
-        CsrfVerdict::require(self.verdict.as_ref()).map_err(|reason| {
+    /// The CSRF check for a form POST: `Some` is Django's 403 page.
+    pub fn csrf_failure(&self) -> Option<Response> {
+        CsrfVerdict::require(self.verdict.as_ref()).err().map(|reason| {
             tracing::info!(reason, "CSRF check failed on a form");
             let page = MessagePage {
                 c: self.chrome_sync(),

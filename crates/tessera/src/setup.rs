@@ -234,6 +234,9 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             if let Err(e) = pruner.store().prune_invalidations(hour_ago).await {
                 tracing::warn!(error = %e, "pruning key invalidations failed");
             }
+            if let Err(e) = pruner.store().prune_sessions(pruner.now()).await {
+                tracing::warn!(error = %e, "pruning expired sessions failed");
+            }
         }
     });
     let listener = tokio::net::TcpListener::bind(&serve.listen)

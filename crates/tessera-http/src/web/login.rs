@@ -46,7 +46,7 @@ pub async fn get_login(web: Web, mut params: Params) -> Response {
 /// and per client IP exactly as `fetch_api_key`), open a session, rotate the CSRF token, and
 /// go to `next` (local paths only).
 pub async fn post_login(web: Web, mut params: Params) -> Response {
-    if let Err(r) = web.require_csrf() {
+    if let Some(r) = web.csrf_failure() {
         return r;
     }
     let username = params.optional("username").unwrap_or_default();
@@ -107,7 +107,7 @@ pub async fn post_login(web: Web, mut params: Params) -> Response {
 
 /// POST /accounts/logout/ — end this session and go to the login page.
 pub async fn post_logout(web: Web) -> Response {
-    if let Err(r) = web.require_csrf() {
+    if let Some(r) = web.csrf_failure() {
         return r;
     }
     if let Some(cookie) = &web.session_cookie

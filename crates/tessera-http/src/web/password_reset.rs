@@ -51,7 +51,7 @@ pub async fn get_reset(web: Web) -> Response {
 /// POST /accounts/password/reset/ — send the email (whatever the address) and go to the
 /// "check your email" page; a rate limit hit is Zulip's 429 page.
 pub async fn post_reset(web: Web, mut params: Params) -> Response {
-    if let Err(r) = web.require_csrf() {
+    if let Some(r) = web.csrf_failure() {
         return r;
     }
     let email = params.optional("email").unwrap_or_default();
@@ -118,7 +118,7 @@ pub async fn post_reset_confirm(
     Path((uid, token)): Path<(String, String)>,
     mut params: Params,
 ) -> Response {
-    if let Err(r) = web.require_csrf() {
+    if let Some(r) = web.csrf_failure() {
         return r;
     }
     let p1 = params.optional("new_password1").unwrap_or_default();

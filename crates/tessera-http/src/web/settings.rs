@@ -63,17 +63,16 @@ struct SettingsPage {
 
 /// GET /settings (also `/`, `/settings/`) — the default tab.
 pub async fn get_settings_root(web: Web) -> Response {
-    if let Err(r) = web.require_login() {
-        return r;
+    if web.caller.is_none() {
+        return web.login_redirect();
     }
     web.redirect(HOME)
 }
 
 /// GET /settings/{tab} — `account-and-privacy`, `your-bots`, `all-bots` (administrators).
 pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
-    let caller = match web.require_login() {
-        Ok(c) => c.clone(),
-        Err(r) => return r,
+    let Some(caller) = web.caller.clone() else {
+        return web.login_redirect();
     };
     let who = &caller.principal;
     let tab: &'static str = match tab.as_str() {

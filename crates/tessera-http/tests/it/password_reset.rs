@@ -293,9 +293,16 @@ both!(reset_emails_are_limited_per_ip, |t: TestApp| async move {
     b.get("/accounts/password/reset/").await;
     for i in 0..5 {
         let email = format!("someone{i}@tessera.test");
-        assert_eq!(b.submit("/accounts/password/reset/", &[("email", email.as_str())]).await.status, 302);
+        assert_eq!(
+            b.submit("/accounts/password/reset/", &[("email", email.as_str())])
+                .await
+                .status,
+            302
+        );
     }
-    let r = b.submit("/accounts/password/reset/", &[("email", OWNER)]).await;
+    let r = b
+        .submit("/accounts/password/reset/", &[("email", OWNER)])
+        .await;
     assert_eq!(r.status, 429, "Zulip's sends_email_by_ip: 5 a day");
     assert!(link_in_outbox(&t, OWNER).is_none());
 });

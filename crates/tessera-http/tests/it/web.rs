@@ -606,20 +606,50 @@ async fn https_site_hardens_cookies_and_checks_referer() {
     let mut b = Browser::new(&t);
     let page = b.get("/login/").await;
     let csrf = page.header("set-cookie").to_owned();
-    assert!(csrf.starts_with("__Host-csrftoken=") && csrf.contains("; Secure"), "{csrf}");
+    assert!(
+        csrf.starts_with("__Host-csrftoken=") && csrf.contains("; Secure"),
+        "{csrf}"
+    );
     // No Origin and no Referer on an https site: Django's Referer check refuses.
-    let r = b.submit("/accounts/login/", &[("username", OWNER), ("password", PASSWORD)]).await;
-    assert_eq!(r.status, 403);
-    assert!(r.text.contains("Referer checking failed - no Referer."), "{}", r.text);
-    let token = b.csrf.clone();
-    let form = [("username", OWNER), ("password", PASSWORD), ("csrfmiddlewaretoken", token.as_str())];
     let r = b
-        .send(Method::POST, "/accounts/login/", &form, &[("referer", "https://evil.example/login/")])
+        .submit(
+            "/accounts/login/",
+            &[("username", OWNER), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(r.status, 403);
-    assert!(r.text.contains("does not match any trusted origins"), "{}", r.text);
+    assert!(
+        r.text.contains("Referer checking failed - no Referer."),
+        "{}",
+        r.text
+    );
+    let token = b.csrf.clone();
+    let form = [
+        ("username", OWNER),
+        ("password", PASSWORD),
+        ("csrfmiddlewaretoken", token.as_str()),
+    ];
     let r = b
-        .send(Method::POST, "/accounts/login/", &form, &[("referer", "https://tessera.test/login/")])
+        .send(
+            Method::POST,
+            "/accounts/login/",
+            &form,
+            &[("referer", "https://evil.example/login/")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(
+        r.text.contains("does not match any trusted origins"),
+        "{}",
+        r.text
+    );
+    let r = b
+        .send(
+            Method::POST,
+            "/accounts/login/",
+            &form,
+            &[("referer", "https://tessera.test/login/")],
+        )
         .await;
     assert_eq!(r.status, 302, "{}", r.text);
     let session = r
@@ -629,17 +659,27 @@ async fn https_site_hardens_cookies_and_checks_referer() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("__Host-sessionid="))
         .expect("session cookie");
-    assert!(session.contains("; Secure") && session.contains("HttpOnly"), "{session}");
+    assert!(
+        session.contains("; Secure") && session.contains("HttpOnly"),
+        "{session}"
+    );
     // The session works with the same-origin Origin header.
     let csrf = b.csrf.clone();
     b.get("/settings/account-and-privacy").await;
-    let csrf = if b.csrf.is_empty() { csrf } else { b.csrf.clone() };
+    let csrf = if b.csrf.is_empty() {
+        csrf
+    } else {
+        b.csrf.clone()
+    };
     let r = b
         .send(
             Method::POST,
             "/json/fetch_api_key",
             &[("password", PASSWORD)],
-            &[("x-csrftoken", csrf.as_str()), ("origin", "https://tessera.test")],
+            &[
+                ("x-csrftoken", csrf.as_str()),
+                ("origin", "https://tessera.test"),
+            ],
         )
         .await;
     r.ok();
@@ -649,9 +689,24 @@ both!(api_paths_ignore_cookies_and_csrf, |t: TestApp| async move {
     // A browser session does not authenticate /api/v1, and Basic-auth calls need no token.
     let mut b = Browser::new(&t);
     b.login(OWNER, PASSWORD).await;
-    let r = b.send(Method::GET, "/api/v1/users/me", &[], &[("accept", "application/json")]).await;
+    let r = b
+        .send(
+            Method::GET,
+            "/api/v1/users/me",
+            &[],
+            &[("accept", "application/json")],
+        )
+        .await;
     r.unauthorized("Not logged in: API authentication or user session required");
-    t.post("/api/v1/bots", Some(t.owner()), &[("full_name", "Api Bot"), ("short_name", "api"), ("bot_type", "1")])
-        .await
-        .ok();
+    t.post(
+        "/api/v1/bots",
+        Some(t.owner()),
+        &[
+            ("full_name", "Api Bot"),
+            ("short_name", "api"),
+            ("bot_type", "1"),
+        ],
+    )
+    .await
+    .ok();
 });
