@@ -10,15 +10,19 @@ report.
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import shlex
 import socket
 import subprocess
+import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 import requests
@@ -29,6 +33,10 @@ CLIENT_NAME = "tessera-compat"
 API_KEY_RE = re.compile(r"[A-Za-z0-9]{32}")
 STARTUP_TIMEOUT = float(os.environ.get("TESSERA_STARTUP_TIMEOUT", "30"))
 CLI_TIMEOUT = 60.0
+
+# Console scripts (zulip-send, zulip-run-bot) come from the venv that runs pytest. Not
+# resolved: the venv's python is a symlink to the system interpreter.
+VENV_BIN = Path(sys.executable).parent
 
 OWNER_EMAIL = "owner@example.com"
 OWNER_PASSWORD = "owner-password-Compat-1"
@@ -76,6 +84,11 @@ class Tessera:
         self.site: Optional[str] = None
         self.owner = Account(OWNER_EMAIL, OWNER_PASSWORD)
         self._rc_counter = 0
+        # Things a test started besides the server (bot processes, proxies, HTTP receivers,
+        # event-loop threads): stopped in teardown, last started first, before the server.
+        self._cleanups: List[Tuple[str, Callable[[], None]]] = []
+        # Extra sections for the failure report: (title, callable returning the text).
+        self.reporters: List[Tuple[str, Callable[[], str]]] = []
 
     # ----------------------------------------------------------------- CLI
     def run(
@@ -166,6 +179,149 @@ class Tessera:
 
     def regenerate_key_cli(self, email: str) -> str:
         return self.run("key", "regenerate", "--email", email).stdout.strip()
+
+    # ------------------------------------------------- people, bots, scripts
+    def person(self, email: str, full_name: str) -> "Person":
+        """Create a member with the CLI; return it with its zuliprc and a client."""
+        password = email.split("@")[0] + "-password-Compat-7"
+        self.create_user(email, full_name, password)
+        return self._person(email, full_name)
+
+    def owner_person(self) -> "Person":
+        return self._person(self.owner.email, None)
+
+    def _person(self, email: str, full_name: Optional[str]) -> "Person":
+        rc = self.zuliprc(email)
+        client = self.client_from_zuliprc(rc)
+        profile = client.get_profile()
+        assert profile.get("result") == "success", f"get_profile for {email}: {profile!r}"
+        return Person(
+            email=email,
+            full_name=full_name if full_name is not None else profile.get("full_name"),
+            user_id=profile.get("user_id"),
+            rc=rc,
+            client=client,
+        )
+
+    def create_bot(
+        self,
+        owner: zulip.Client,
+        full_name: str,
+        short_name: str,
+        bot_type: int = 1,
+        **extra: Any,
+    ) -> "Bot":
+        """``POST /api/v1/bots`` as ``owner``; the email comes from ``GET /bots``, the zuliprc
+        from ``tessera zuliprc --email``."""
+        request: Dict[str, Any] = {
+            "full_name": full_name,
+            "short_name": short_name,
+            "bot_type": bot_type,
+            **extra,
+        }
+        res = owner.call_endpoint(url="bots", method="POST", request=request)
+        assert res.get("result") == "success", f"POST /bots {request!r}: {res!r}"
+        user_id, api_key = res.get("user_id"), res.get("api_key")
+        assert isinstance(user_id, int) and is_api_key(api_key), f"POST /bots: {res!r}"
+        listed = owner.call_endpoint(url="bots", method="GET")
+        assert listed.get("result") == "success", f"GET /bots: {listed!r}"
+        mine = [b for b in listed.get("bots", []) if b.get("full_name") == full_name]
+        assert len(mine) == 1, f"GET /bots should list one bot named {full_name!r}: {listed!r}"
+        email = mine[0].get("username")
+        assert isinstance(email, str) and "@" in email, f"GET /bots: no username in {mine[0]!r}"
+        rc = self.zuliprc(email)
+        rc_fields = parse_zuliprc(rc.read_text())
+        assert rc_fields.get("key") == api_key, (
+            f"`tessera zuliprc --email {email}` key differs from POST /bots api_key: "
+            f"{rc_fields!r} vs {api_key!r}"
+        )
+        return Bot(
+            email=email,
+            full_name=full_name,
+            user_id=user_id,
+            api_key=api_key,
+            rc=rc,
+            rc_fields=rc_fields,
+        )
+
+    def zuliprc_for_site(self, rc: Path, site: str) -> Path:
+        """A copy of zuliprc ``rc`` whose ``site`` is ``site`` (e.g. a recording proxy)."""
+        parser = configparser.ConfigParser()
+        parser.read_string(rc.read_text())
+        parser["api"]["site"] = site
+        self._rc_counter += 1
+        path = self.workdir / f"zuliprc-{self._rc_counter}"
+        with open(path, "w") as f:
+            parser.write(f)
+        return path
+
+    def run_script(
+        self, name: str, *args: str, stdin: Optional[str] = None, check: bool = True,
+        timeout: float = CLI_TIMEOUT,
+    ) -> subprocess.CompletedProcess:
+        """Run a console script of the venv (``zulip-send`` …) to completion."""
+        argv = [venv_script(name), *args]
+        try:
+            cp = subprocess.run(
+                argv, input=stdin if stdin is not None else "", capture_output=True,
+                text=True, timeout=timeout, env=child_env(),
+            )
+        except subprocess.TimeoutExpired as e:
+            self.transcript.append(f"$ {shlex.join(argv)}\n  TIMED OUT after {timeout}s")
+            raise CommandFailed(f"command timed out: {shlex.join(argv)}") from e
+        self.transcript.append(
+            f"$ {shlex.join(argv)}\n  exit={cp.returncode}\n"
+            f"  stdout={cp.stdout!r}\n  stderr={cp.stderr!r}"
+        )
+        if check and cp.returncode != 0:
+            raise CommandFailed(
+                f"command failed (exit {cp.returncode}): {shlex.join(argv)}\n"
+                f"stdout:\n{cp.stdout}\nstderr:\n{cp.stderr}\n"
+                f"--- server log ---\n{self.read_log()[-4000:]}"
+            )
+        return cp
+
+    def start_script(self, name: str, *args: str, label: Optional[str] = None) -> "Background":
+        """Start a console script of the venv in the background (stdout+stderr to a file).
+
+        It is stopped in teardown, and its output is attached to the failure report.
+        """
+        self._rc_counter += 1
+        argv = [venv_script(name), *args]
+        bg = Background(
+            label or shlex.join([name, *args]),
+            argv,
+            self.workdir / f"{name}-{self._rc_counter}.log",
+        )
+        self.transcript.append(f"$ {shlex.join(argv)} &   (pid {bg.proc.pid}, log: {bg.log_path})")
+        self.add_cleanup(f"stop {bg.label}", bg.stop)
+        self.reporters.append((f"output of {bg.label}", bg.describe))
+        return bg
+
+    def add_cleanup(self, what: str, fn: Callable[[], None]) -> None:
+        self._cleanups.append((what, fn))
+
+    def cleanup(self) -> None:
+        while self._cleanups:
+            what, fn = self._cleanups.pop()
+            try:
+                fn()
+            except Exception as e:  # teardown must go on
+                self.transcript.append(f"(cleanup {what!r} failed: {e!r})")
+
+    def recording_proxy(self, label: str) -> "RecordingProxy":
+        """A transparent proxy in front of the running server that logs every request."""
+        assert self.site is not None, "start the server first"
+        proxy = RecordingProxy(self.site, label)
+        self.add_cleanup(f"close {label}", proxy.close)
+        self.reporters.append((f"requests through {label}", proxy.describe))
+        return proxy
+
+    def webhook_receiver(self, reply: Dict[str, Any]) -> "WebhookReceiver":
+        receiver = WebhookReceiver(reply)
+        self.add_cleanup("close webhook receiver", receiver.close)
+        self.reporters.append(("requests received by the webhook receiver", receiver.describe))
+        return receiver
 
     # -------------------------------------------------------------- server
     def serve(self) -> None:
@@ -270,6 +426,392 @@ class Tessera:
 
 
 # --------------------------------------------------------------------------
+# Messaging helpers: people, bots, console scripts, background processes, HTTP helpers.
+
+
+@dataclass
+class Person:
+    email: str
+    full_name: Optional[str]
+    user_id: int
+    rc: Path
+    client: zulip.Client
+
+
+@dataclass
+class Bot:
+    email: str
+    full_name: str
+    user_id: int
+    api_key: str
+    rc: Path
+    rc_fields: Dict[str, str] = field(default_factory=dict)
+
+
+def venv_script(name: str) -> str:
+    """The path of console script ``name`` in the venv running pytest."""
+    path = VENV_BIN / name
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"{name} not found in {VENV_BIN} (the venv running pytest); install the suite's "
+            f"requirements there: {VENV_BIN / 'pip'} install -r compat/requirements.txt",
+            pytrace=False,
+        )
+    return str(path)
+
+
+def child_env() -> Dict[str, str]:
+    """The environment for client subprocesses: the test's (isolated HOME, no ZULIP_*
+    variables, no proxies), unbuffered so their output reaches the log at once."""
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Background:
+    """A subprocess whose stdout and stderr go to one log file."""
+
+    def __init__(self, label: str, argv: List[str], log_path: Path) -> None:
+        self.label = label
+        self.argv = argv
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=child_env(),
+            )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no output file)"
+
+    def describe(self) -> str:
+        rc = self.proc.poll()
+        state = "still running" if rc is None else f"exited with code {rc}"
+        return f"$ {shlex.join(self.argv)}\n({state})\n{self.output()}"
+
+    def check_alive(self, doing: str = "") -> None:
+        if not self.alive():
+            pytest.fail(
+                f"{self.label} exited with code {self.proc.returncode}"
+                f"{' ' + doing if doing else ''}.\n--- its output ---\n{self.output()}",
+                pytrace=False,
+            )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+_HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+    "upgrade", "content-length", "host", "accept-encoding",
+}
+_NOT_COPIED_BACK = _HOP_BY_HOP | {"content-encoding", "date", "server"}
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, whether sent with Content-Length or chunked."""
+    if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
+        chunks = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler may be stuck in a long-poll; never wait for it
+
+
+def _serve_in_thread(handler: type) -> Tuple[_QuietServer, str]:
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, name="compat-http", daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class RecordingProxy:
+    """A transparent HTTP proxy to tessera that records every request and its status.
+
+    A client pointed at it (zuliprc ``site=`` = ``proxy.url``) is unmodified; the proxy only
+    lets a test see what a black-box client such as ``zulip-run-bot`` did: whether its
+    ``POST /register`` succeeded, whether it got 401s after a key rotation.
+    """
+
+    def __init__(self, upstream: str, label: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.label = label
+        self.entries: List[Dict[str, Any]] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                body = _read_body(self)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                entry: Dict[str, Any] = {
+                    "t": time.monotonic(),
+                    "method": self.command,
+                    "path": self.path.split("?", 1)[0],
+                    "query": self.path.split("?", 1)[1] if "?" in self.path else "",
+                    "status": None,
+                    "body": "",
+                }
+                with proxy._lock:
+                    proxy.entries.append(entry)
+                try:
+                    with requests.Session() as s:
+                        s.trust_env = False
+                        r = s.request(
+                            self.command, proxy.upstream + self.path, headers=headers,
+                            data=body, timeout=150, allow_redirects=False,
+                        )
+                    status, rheaders, content = r.status_code, list(r.headers.items()), r.content
+                except requests.RequestException as e:
+                    status, rheaders, content = 502, [("Content-Type", "text/plain")], repr(e).encode()
+                entry["status"] = status
+                entry["body"] = content[:300].decode("utf-8", "replace")
+                entry["t_done"] = time.monotonic()
+                try:
+                    self.send_response(status)
+                    for k, v in rheaders:
+                        if k.lower() not in _NOT_COPIED_BACK:
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(content)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(content)
+                except OSError:
+                    pass  # the client went away (e.g. killed mid long-poll)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward
+
+        self._server, self.url = _serve_in_thread(Handler)
+
+    def snapshot(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self.entries]
+
+    def wait_for(
+        self,
+        predicate: Callable[[Dict[str, Any]], bool],
+        what: str,
+        timeout: float = 30.0,
+        watch: Sequence[Background] = (),
+    ) -> Dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.snapshot():
+                if predicate(e):
+                    return e
+            for bg in watch:
+                bg.check_alive(f"while waiting for {what}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"timed out after {timeout}s waiting for {what} through {self.label}.\n"
+                    f"requests seen:\n{self.describe()}"
+                    + "".join(f"\n--- output of {bg.label} ---\n{bg.output()}" for bg in watch),
+                    pytrace=False,
+                )
+            time.sleep(0.1)
+
+    def describe(self) -> str:
+        entries = self.snapshot()
+        if not entries:
+            return "(no requests)"
+        t0 = entries[0]["t"]
+        lines = []
+        for e in entries:
+            status = e["status"] if e["status"] is not None else "(pending)"
+            q = f"?{e['query']}" if e["query"] else ""
+            lines.append(
+                f"+{e['t'] - t0:7.2f}s {e['method']} {e['path']}{q} -> {status} {e['body'][:160]!r}"
+            )
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class WebhookReceiver:
+    """A tiny HTTP endpoint for outgoing-webhook bots: records each POST, answers ``reply``."""
+
+    def __init__(self, reply: Dict[str, Any]) -> None:
+        self.reply = reply
+        self.requests: List[Dict[str, Any]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = _read_body(self)
+                try:
+                    payload: Any = json.loads(raw)
+                except ValueError:
+                    payload = None
+                with receiver._lock:
+                    receiver.requests.append({
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "raw": raw.decode("utf-8", "replace"),
+                        "json": payload,
+                    })
+                body = json.dumps(receiver.reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server, base = _serve_in_thread(Handler)
+        self.url = base + "/hook"
+
+    def snapshot(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            return list(self.requests)
+
+    def wait_for(
+        self, predicate: Callable[[Dict[str, Any]], bool], what: str, timeout: float = 20.0,
+        server_log: Callable[[], str] = lambda: "",
+    ) -> Dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for r in self.snapshot():
+                if predicate(r):
+                    return r
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"timed out after {timeout}s waiting for {what} at {self.url}.\n"
+                    f"received:\n{self.describe()}\n--- server log (tail) ---\n"
+                    f"{server_log()[-4000:]}",
+                    pytrace=False,
+                )
+            time.sleep(0.1)
+
+    def describe(self) -> str:
+        reqs = self.snapshot()
+        if not reqs:
+            return "(nothing received)"
+        return "\n".join(
+            f"POST {r['path']} content-type={r['headers'].get('content-type')!r}\n  {r['raw']}"
+            for r in reqs
+        )
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def assert_success(res: Dict[str, Any], what: str = "") -> Dict[str, Any]:
+    assert res.get("result") == "success", (
+        f"{what + ': ' if what else ''}expected success, server answered {res!r}"
+    )
+    return res
+
+
+def subscribe(client: zulip.Client, stream: str = "general") -> None:
+    """Subscribe the client's user to ``stream`` (creating it if the server has no such
+    channel yet); already being subscribed is fine."""
+    assert_success(
+        client.add_subscriptions([{"name": stream}]), f"add_subscriptions({stream!r})"
+    )
+
+
+def recent_messages(
+    client: zulip.Client, narrow: Sequence[Any] = (), num_before: int = 50
+) -> List[Dict[str, Any]]:
+    """The newest messages matching ``narrow``, with raw (unrendered) content."""
+    res = assert_success(
+        client.get_messages({
+            "anchor": "newest",
+            "num_before": num_before,
+            "num_after": 0,
+            "narrow": list(narrow),
+            "apply_markdown": False,
+        }),
+        f"get_messages narrow={list(narrow)!r}",
+    )
+    messages = res.get("messages")
+    assert isinstance(messages, list), f"get_messages: no messages list in {res!r}"
+    return messages
+
+
+def wait_for_message(
+    client: zulip.Client,
+    predicate: Callable[[Dict[str, Any]], bool],
+    what: str,
+    narrow: Sequence[Any] = (),
+    timeout: float = 20.0,
+    watch: Sequence[Background] = (),
+    poll: float = 0.3,
+) -> Dict[str, Any]:
+    """Poll ``get_messages`` (newest 50 in ``narrow``) until one satisfies ``predicate``.
+
+    ``watch``: background processes (bots) that must stay alive meanwhile; if one dies, fail
+    at once with its output.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = recent_messages(client, narrow)
+        for m in messages:
+            if predicate(m):
+                return m
+        for bg in watch:
+            bg.check_alive(f"while waiting for {what}")
+        if time.monotonic() > deadline:
+            shown = [
+                {k: m.get(k) for k in ("id", "sender_email", "type", "display_recipient",
+                                       "subject", "content")}
+                for m in messages[-10:]
+            ]
+            pytest.fail(
+                f"timed out after {timeout}s waiting for {what} (narrow={list(narrow)!r}); "
+                f"newest messages there:\n"
+                + "\n".join(repr(m) for m in shown)
+                + "".join(f"\n--- output of {bg.label} ---\n{bg.output()}" for bg in watch),
+                pytrace=False,
+            )
+        time.sleep(poll)
+
+
+def stream_narrow(stream: str, topic: Optional[str] = None) -> List[Dict[str, str]]:
+    narrow = [{"operator": "stream", "operand": stream}]
+    if topic is not None:
+        narrow.append({"operator": "topic", "operand": topic})
+    return narrow
+
+
+def dm_narrow(email: str) -> List[Dict[str, str]]:
+    return [{"operator": "dm", "operand": email}]
+
+
+
+# --------------------------------------------------------------------------
 # Fixtures
 
 
@@ -337,7 +879,10 @@ def tessera(tessera_dir: Tessera) -> Tessera:
     try:
         yield tessera_dir
     finally:
-        tessera_dir.stop()
+        try:
+            tessera_dir.cleanup()
+        finally:
+            tessera_dir.stop()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -350,4 +895,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         for t in getattr(item, "_tessera_instances", []):
             if t.log_path.exists():
                 report.sections.append((f"tessera serve log ({t.site})", t.read_log()))
+            for title, text in t.reporters:
+                try:
+                    report.sections.append((title, text()))
+                except Exception as e:
+                    report.sections.append((title, f"(could not collect: {e!r})"))
     return report

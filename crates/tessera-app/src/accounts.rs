@@ -89,12 +89,16 @@ impl App {
             .bootstrap("", org_name, new, &self.secret().check_value(), now)
             .await
         {
-            Ok((realm_id, user_id)) => Ok(Bootstrap {
-                realm_id,
-                user_id,
-                email: email.as_str().to_owned(),
-                realm_url: self.realm_url(""),
-            }),
+            Ok((realm_id, user_id)) => {
+                let owner = self.user_row(user_id).await?;
+                self.onboard(&owner).await?;
+                Ok(Bootstrap {
+                    realm_id,
+                    user_id,
+                    email: email.as_str().to_owned(),
+                    realm_url: self.realm_url(""),
+                })
+            }
             Err(StoreError::Conflict(c)) if c == "initialized" => Err(AppError::Config(
                 "this store is already initialised; refusing to create a second organization owner"
                     .into(),
@@ -133,10 +137,47 @@ impl App {
             None => None,
         };
         let (new, _key) = self.new_user_row(realm_id, &email, full_name, role, hash);
-        match self.store().create_user(new, acting, self.now()).await {
-            Err(StoreError::Conflict(_)) => Err(AppError::bad("Email is already in use.")),
-            other => Ok(other?),
+        let user = match self.store().create_user(new, acting, self.now()).await {
+            Err(StoreError::Conflict(_)) => return Err(AppError::bad("Email is already in use.")),
+            other => other?,
+        };
+        self.announce_new_user(&user).await?;
+        Ok(user)
+    }
+
+    /// After an account is created: `realm_user` (and for bots `realm_bot`) events, then
+    /// Zulip's onboarding (default channels; Welcome Bot's message for people).
+    pub(crate) async fn announce_new_user(&self, user: &UserRow) -> Result<()> {
+        let everyone: Vec<i64> = self
+            .store()
+            .users_in_realm(user.realm_id)
+            .await?
+            .iter()
+            .filter(|u| u.is_active && u.id != user.id)
+            .map(|u| u.id)
+            .collect();
+        self.events().publish(crate::Notice::plain(
+            everyone,
+            serde_json::json!({"type": "realm_user", "op": "add", "person": self.user_dict(user)}),
+        ));
+        if user.is_bot {
+            let mut watchers: Vec<i64> = self
+                .store()
+                .users_in_realm(user.realm_id)
+                .await?
+                .iter()
+                .filter(|u| u.is_active && (u.role == 100 || u.role == 200))
+                .map(|u| u.id)
+                .collect();
+            if let Some(owner) = user.bot_owner_id {
+                watchers.push(owner);
+            }
+            self.events().publish(crate::Notice::plain(
+                watchers,
+                serde_json::json!({"type": "realm_bot", "op": "add", "bot": self.realm_bot_dict(user)}),
+            ));
         }
+        self.onboard(user).await
     }
 
     /// Find a user of a realm by delivery email, or "No such user".
@@ -197,8 +238,24 @@ impl App {
             .await?;
         self.inner.key_cache.evict(&user.api_key_digest).await;
         if !active {
-            // Zulip's `do_deactivate_user` deletes the user's sessions.
+            // Zulip's `do_deactivate_user` deletes the user's sessions and event queues.
             self.end_sessions(user.id, None).await?;
+            self.events().drop_user(user.id);
+        }
+        if changed {
+            let everyone: Vec<i64> = self
+                .store()
+                .users_in_realm(user.realm_id)
+                .await?
+                .iter()
+                .filter(|u| u.is_active)
+                .map(|u| u.id)
+                .collect();
+            self.events().publish(crate::Notice::plain(
+                everyone,
+                serde_json::json!({"type": "realm_user", "op": "update",
+                                   "person": {"user_id": user.id, "is_active": active}}),
+            ));
         }
         Ok(changed)
     }

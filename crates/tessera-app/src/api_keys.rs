@@ -162,6 +162,8 @@ impl App {
         let cache = &self.inner.key_cache;
         cache.evict(&old).await;
         cache.evict(&digest.0).await;
+        // Clients holding the old key must register again, with the new one.
+        self.events().drop_user(user.id);
         Ok(key)
     }
 

@@ -53,6 +53,14 @@ impl Principal {
         Ok(())
     }
 
+    /// Zulip's `require_non_guest_user`.
+    pub fn require_not_guest(&self) -> Result<()> {
+        if self.role == Role::Guest {
+            return Err(AppError::bad("Not allowed for guest users"));
+        }
+        Ok(())
+    }
+
     /// Zulip's `human_users_only`.
     pub fn require_human(&self) -> Result<()> {
         if self.is_bot() {
@@ -123,5 +131,22 @@ impl App {
             return Err(AppError::Auth(AuthFailure::IncomingWebhookBot));
         }
         Ok(principal)
+    }
+}
+
+impl App {
+    /// The principal of a stored user (for work done on a user's behalf, e.g. a bot's reply).
+    pub async fn principal_of(&self, user: &tessera_store::UserRow) -> Result<Principal> {
+        let realm = self.store().realm_by_id(user.realm_id).await?;
+        Ok(Principal {
+            user_id: UserId(user.id),
+            realm_id: user.realm_id,
+            realm_string_id: realm.string_id,
+            delivery_email: user.delivery_email.clone(),
+            role: Role::from_i64(user.role).unwrap_or(Role::Member),
+            is_active: user.is_active,
+            realm_deactivated: realm.deactivated,
+            bot_type: user.bot_type.and_then(BotType::from_i64),
+        })
     }
 }

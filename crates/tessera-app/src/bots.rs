@@ -109,6 +109,7 @@ impl App {
             }
             other => other?,
         };
+        self.announce_new_user(&user).await?;
         Ok((user, key))
     }
 

@@ -27,6 +27,10 @@ pub struct Config {
     pub reset_by_email: [(u64, u32); 2],
     /// Zulip's `sends_email_by_ip`: (86400, 5).
     pub emails_by_ip: (u64, u32),
+    /// Zulip's `api_by_user`: (60, 200) — every authenticated request counts.
+    pub api_by_user: (u64, u32),
+    /// How long `GET /events` waits before answering with a heartbeat (Zulip: 45–55 s).
+    pub event_heartbeat: std::time::Duration,
 }
 
 impl Config {
@@ -48,6 +52,8 @@ impl Config {
             },
             reset_by_email: [(3600, 2), (86400, 5)],
             emails_by_ip: (86400, 5),
+            api_by_user: (60, 200),
+            event_heartbeat: std::time::Duration::from_secs(50),
         }
     }
 }

@@ -34,6 +34,16 @@ pub enum AppError {
     /// A plain Zulip `JsonableError` (400 `BAD_REQUEST`) with this message.
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 with a specific Zulip code and, optionally, one data field.
+    #[error("{msg}")]
+    Coded {
+        code: &'static str,
+        msg: String,
+        field: Option<(&'static str, serde_json::Value)>,
+    },
+    /// An event queue that does not exist (any more): `BAD_EVENT_QUEUE_ID`.
+    #[error("Bad event queue id: {0}")]
+    BadEventQueue(String),
     /// The caller's role does not allow this (`UNAUTHORIZED_PRINCIPAL`).
     #[error("{0}")]
     UnauthorizedPrincipal(String),

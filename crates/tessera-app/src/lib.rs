@@ -9,15 +9,21 @@ mod bots;
 mod clock;
 mod config;
 mod error;
+mod events;
 mod key_cache;
 mod mail;
+mod messages;
 mod password_reset;
 mod passwords;
+mod presence;
 mod push_devices;
 mod rate_limit;
 mod realms;
+mod register;
 mod sessions;
+mod streams;
 mod users;
+mod webhooks;
 
 pub use accounts::Bootstrap;
 pub use auth::{AuthFailure, Principal};
@@ -25,13 +31,17 @@ pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{AppError, Result};
+pub use events::{EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions};
 pub use key_cache::KeyCache;
 pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
+pub use messages::{Anchor, Destination, Fetch, NarrowTerm, Outgoing};
 pub use password_reset::RESET_LINK_LIFETIME_SECS;
 pub use push_devices::PushService;
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use realms::RealmInfo;
+pub use register::RegisterRequest;
 pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
+pub use streams::{DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult};
 pub use tessera_store::{
     AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store, UserRow,
 };
@@ -54,7 +64,15 @@ struct Inner {
     passwords: passwords::PasswordPool,
     limits: rate_limit::Limits,
     mailer: mail::Mailer,
+    events: EventHub,
+    presence: presence::PresenceBook,
+    http: reqwest::Client,
 }
+
+/// The Zulip version tessera speaks (decision D1).
+pub const ZULIP_VERSION: &str = "10.0";
+/// The feature level tessera advertises (decision D1).
+pub const ZULIP_FEATURE_LEVEL: i64 = 371;
 
 impl App {
     /// Assemble the application over an opened, migrated store.
@@ -78,8 +96,23 @@ impl App {
                 passwords,
                 limits,
                 mailer,
+                events: EventHub::default(),
+                presence: presence::PresenceBook::default(),
+                http: reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(30))
+                    .build()
+                    .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             }),
         })
+    }
+
+    /// The event queues of this process.
+    pub fn events(&self) -> &EventHub {
+        &self.inner.events
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     /// Send one email (SMTP or the outbox).

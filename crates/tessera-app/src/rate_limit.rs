@@ -101,6 +101,22 @@ impl RateLimiter {
     }
 }
 
+impl crate::App {
+    /// Count one authenticated request against Zulip's `api_by_user` limit: the numbers for
+    /// the `X-RateLimit-*` headers, or how long to wait.
+    pub fn hit_api_rate_limit(&self, user_id: i64) -> Result<RateLimitInfo, RateLimitInfo> {
+        let limiter = &self.inner.limits.api_by_user;
+        let now = self.now();
+        limiter
+            .hit(&user_id.to_string(), now)
+            .map_err(|wait| RateLimitInfo {
+                limit: limiter.max,
+                remaining: 0,
+                reset_after: wait,
+            })
+    }
+}
+
 /// The limiters the use-cases apply.
 #[derive(Debug)]
 pub(crate) struct Limits {
@@ -113,6 +129,8 @@ pub(crate) struct Limits {
     pub reset_by_email_day: RateLimiter,
     /// Zulip's `sends_email_by_ip`.
     pub emails_by_ip: RateLimiter,
+    /// Zulip's `api_by_user`.
+    pub api_by_user: RateLimiter,
 }
 
 impl Limits {
@@ -135,6 +153,7 @@ impl Limits {
                 config.reset_by_email[1].1,
             ),
             emails_by_ip: RateLimiter::new(config.emails_by_ip.0, config.emails_by_ip.1),
+            api_by_user: RateLimiter::new(config.api_by_user.0, config.api_by_user.1),
         }
     }
 }

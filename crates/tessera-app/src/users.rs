@@ -34,9 +34,9 @@ impl App {
         format!("https://secure.gravatar.com/avatar/{hash}?d=identicon")
     }
 
-    /// `GET /users/me`: the caller's own user object (with `delivery_email`) and
-    /// `max_message_id` (-1 until messages exist).
-    pub async fn own_profile(&self, user: &UserRow) -> Result<Value> {
+    /// Zulip's `format_user_row`: the user object of `GET /users`, `realm_users` and
+    /// `realm_user` events.
+    pub fn user_dict(&self, user: &UserRow) -> Value {
         let role = user.role;
         let mut v = json!({
             "email": user.email,
@@ -62,9 +62,67 @@ impl App {
             } else {
                 map.insert("profile_data".into(), json!({}));
             }
-            map.insert("max_message_id".into(), json!(-1));
+        }
+        v
+    }
+
+    /// A bot as `realm_bots` and `realm_bot` events carry it — never with its key (D2).
+    pub fn realm_bot_dict(&self, bot: &UserRow) -> Value {
+        let mut v = json!({
+            "email": bot.email,
+            "user_id": bot.id,
+            "full_name": bot.full_name,
+            "bot_type": bot.bot_type,
+            "is_active": bot.is_active,
+            "default_sending_stream": null,
+            "default_events_register_stream": null,
+            "default_all_public_streams": false,
+            "avatar_url": self.avatar_url(bot),
+            "services": [],
+        });
+        if let (Some(owner), Some(map)) = (bot.bot_owner_id, v.as_object_mut()) {
+            map.insert("owner_id".into(), json!(owner));
+        }
+        v
+    }
+
+    /// `GET /users/me`: the caller's own user object (with `delivery_email`) and
+    /// `max_message_id`.
+    pub async fn own_profile(&self, user: &UserRow) -> Result<Value> {
+        let mut v = self.user_dict(user);
+        let max = self.store().max_message_id(user.id).await?;
+        if let Some(map) = v.as_object_mut() {
+            map.insert("max_message_id".into(), json!(max));
         }
         Ok(v)
+    }
+
+    /// `GET /users`: everyone in the caller's realm, by id.
+    pub async fn list_users(&self, who: &crate::Principal) -> Result<Vec<Value>> {
+        Ok(self
+            .store()
+            .users_in_realm(who.realm_id)
+            .await?
+            .iter()
+            .map(|u| self.user_dict(u))
+            .collect())
+    }
+
+    /// `GET /users/{id}` and `/users/{email}`: one user of the caller's realm.
+    pub async fn get_user(
+        &self,
+        who: &crate::Principal,
+        id: Option<i64>,
+        email: Option<&str>,
+    ) -> Result<Value> {
+        let user = match (id, email) {
+            (Some(id), _) => self.store().user_by_id(id).await?,
+            (None, Some(e)) => self.store().user_by_email(who.realm_id, e.trim()).await?,
+            (None, None) => None,
+        }
+        .filter(|u| u.realm_id == who.realm_id)
+        .ok_or_else(|| crate::AppError::bad("No such user"))?;
+        Ok(self.user_dict(&user))
     }
 }
 

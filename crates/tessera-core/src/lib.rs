@@ -7,7 +7,9 @@
 pub mod api_key;
 pub mod basic_auth;
 pub mod email;
+pub mod emoji;
 pub mod ids;
+pub mod markdown;
 pub mod names;
 pub mod password;
 pub mod role;

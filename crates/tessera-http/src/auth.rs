@@ -87,52 +87,112 @@ pub async fn basic_principal(
     })
 }
 
+/// A caller of an endpoint that incoming-webhook bots may use too (`POST /messages`,
+/// webhook integrations).
+#[derive(Debug, Clone)]
+pub struct WebhookCaller(pub Principal);
+
 impl FromRequestParts<App> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let path = original_path(parts);
-        let sub = subdomain(app, parts);
-        if path.starts_with("/api") {
-            let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-                return Err(missing_authentication(parts, &path));
-            };
-            let principal = basic_principal(app, &sub, value.as_bytes(), false)
-                .await
-                .map_err(IntoResponse::into_response)?;
-            return Ok(Caller(principal));
-        }
-        // `/json`: the web session (Zulip's `authenticated_json_view`, wrapped in
-        // `csrf_protect`): no live session → unauthenticated; a session → CSRF, then the
-        // account's state.
-        let (session_name, _) = crate::web::cookie_names(app);
-        let Some(cookie) = crate::csrf::cookie_value(&parts.headers, session_name) else {
-            return Err(missing_authentication(parts, &path));
-        };
-        let session = app
-            .session_caller(&sub, &cookie)
-            .await
-            .map_err(|e| ApiError::from(e).into_response())?;
-        let Some(session) = session else {
-            return Err(missing_authentication(parts, &path));
-        };
-        if let Err(reason) = CsrfVerdict::require(parts.extensions.get::<CsrfVerdict>()) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "CSRF_FAILED",
-                format!("CSRF error: {reason}"),
-            )
-            .with("reason", serde_json::json!(reason))
-            .into_response());
-        }
-        if session.principal.bot_type == Some(tessera_core::BotType::IncomingWebhook) {
-            return Err(
-                ApiError::bad_request("Webhook bots can only access webhooks").into_response(),
-            );
-        }
-        parts.extensions.insert(session.clone());
-        Ok(Caller(session.principal))
+        authenticate(parts, app, false).await.map(Caller)
     }
+}
+
+impl FromRequestParts<App> for WebhookCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        authenticate(parts, app, true).await.map(WebhookCaller)
+    }
+}
+
+/// Where the rate-limit numbers of this request go, for the `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimitSlot(pub std::sync::Arc<std::sync::Mutex<Option<tessera_app::RateLimitInfo>>>);
+
+/// Count the request against the caller's `api_by_user` limit (Zulip's
+/// `RateLimitedUser`): 429 `RATE_LIMIT_HIT` when over.
+fn rate_limit(parts: &Parts, app: &App, principal: &Principal) -> Result<(), Response> {
+    let (info, limited) = match app.hit_api_rate_limit(principal.user_id.0) {
+        Ok(info) => (info, false),
+        Err(info) => (info, true),
+    };
+    if let Some(slot) = parts.extensions.get::<RateLimitSlot>() {
+        *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(info);
+    }
+    if limited {
+        return Err(ApiError::from(AppError::RateLimited {
+            retry_after: info.reset_after,
+        })
+        .into_response());
+    }
+    Ok(())
+}
+
+async fn authenticate(
+    parts: &mut Parts,
+    app: &App,
+    allow_webhook: bool,
+) -> Result<Principal, Response> {
+    let path = original_path(parts);
+    let sub = subdomain(app, parts);
+    if path.starts_with("/api") {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(missing_authentication(parts, &path));
+        };
+        let principal = basic_principal(app, &sub, value.as_bytes(), allow_webhook)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        rate_limit(parts, app, &principal)?;
+        return Ok(principal);
+    }
+    // `/json`: the web session (Zulip's `authenticated_json_view`, wrapped in
+    // `csrf_protect`): no live session → unauthenticated; a session → CSRF, then the
+    // account's state.
+    let (session_name, _) = crate::web::cookie_names(app);
+    let Some(cookie) = crate::csrf::cookie_value(&parts.headers, session_name) else {
+        return Err(missing_authentication(parts, &path));
+    };
+    let session = app
+        .session_caller(&sub, &cookie)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let Some(session) = session else {
+        return Err(missing_authentication(parts, &path));
+    };
+    if let Err(reason) = CsrfVerdict::require(parts.extensions.get::<CsrfVerdict>()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CSRF_FAILED",
+            format!("CSRF error: {reason}"),
+        )
+        .with("reason", serde_json::json!(reason))
+        .into_response());
+    }
+    if session.principal.bot_type == Some(tessera_core::BotType::IncomingWebhook) && !allow_webhook
+    {
+        return Err(ApiError::bad_request("Webhook bots can only access webhooks").into_response());
+    }
+    rate_limit(parts, app, &session.principal)?;
+    parts.extensions.insert(session.clone());
+    Ok(session.principal)
+}
+
+/// Zulip's client name for this request: `website` for the web app, else the first token of
+/// the User-Agent (`ZulipPython/0.9.1 …` → `ZulipPython`), else `API`.
+pub fn client_name(headers: &axum::http::HeaderMap, path: &str) -> String {
+    if path.starts_with("/json") {
+        return "website".into();
+    }
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split(['/', ' ']).next())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(30).collect())
+        .unwrap_or_else(|| "API".into())
 }
 
 /// The client's IP address, when the server was started with connection info.

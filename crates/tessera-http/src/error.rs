@@ -77,6 +77,12 @@ impl ApiError {
         }
     }
 
+    /// Replace the message.
+    pub fn with_msg(mut self, msg: impl Into<String>) -> ApiError {
+        self.msg = msg.into();
+        self
+    }
+
     /// Add a data field.
     pub fn with(mut self, key: &str, value: Value) -> ApiError {
         self.extra.insert(key.into(), value);
@@ -118,6 +124,16 @@ impl From<AppError> for ApiError {
                 e
             }
             AppError::BadRequest(m) => ApiError::bad_request(m),
+            AppError::Coded { code, msg, field } => {
+                let e = ApiError::new(S::BAD_REQUEST, code, msg);
+                match field {
+                    Some((k, v)) => e.with(k, v),
+                    None => e,
+                }
+            }
+            AppError::BadEventQueue(id) => {
+                ApiError::new(S::BAD_REQUEST, "BAD_EVENT_QUEUE_ID", msg).with("queue_id", json!(id))
+            }
             AppError::UnauthorizedPrincipal(m) => {
                 ApiError::new(S::BAD_REQUEST, "UNAUTHORIZED_PRINCIPAL", m)
             }

@@ -2,17 +2,22 @@
 //! mounted under `/api/v1` and `/json` where Zulip has both.
 
 mod auth;
+mod bot_storage;
 mod bots;
 mod csrf;
 mod error;
+mod events;
 mod fallback;
 mod fetch_api_key;
+mod messages;
 mod params;
 mod push_devices;
 mod server_settings;
 mod settings;
+mod streams;
 mod users;
 mod web;
+mod webhooks;
 
 pub use error::ApiError;
 pub use server_settings::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
@@ -62,6 +67,70 @@ fn shared_routes() -> Router<App> {
             "/bots/{bot_id}/zuliprc",
             get(bots::get_bot_zuliprc).fallback(only(&["GET"])),
         )
+        .route(
+            "/messages",
+            get(messages::get_messages)
+                .post(messages::post_messages)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/messages/flags",
+            post(messages::post_flags).fallback(only(&["POST"])),
+        )
+        .route(
+            "/messages/{message_id}",
+            get(messages::get_message)
+                .patch(messages::patch_message)
+                .delete(messages::delete_message)
+                .fallback(only(&["GET", "PATCH", "DELETE"])),
+        )
+        .route(
+            "/messages/{message_id}/reactions",
+            post(messages::post_reaction)
+                .delete(messages::delete_reaction)
+                .fallback(only(&["POST", "DELETE"])),
+        )
+        .route(
+            "/streams",
+            get(streams::get_streams).fallback(only(&["GET"])),
+        )
+        .route(
+            "/get_stream_id",
+            get(streams::get_stream_id).fallback(only(&["GET"])),
+        )
+        .route(
+            "/users/me/subscriptions",
+            get(streams::get_subscriptions)
+                .post(streams::post_subscriptions)
+                .delete(streams::delete_subscriptions)
+                .fallback(only(&["GET", "POST", "DELETE"])),
+        )
+        .route(
+            "/register",
+            post(events::post_register).fallback(only(&["POST"])),
+        )
+        .route(
+            "/events",
+            get(events::get_events)
+                .delete(events::delete_events)
+                .fallback(only(&["GET", "DELETE"])),
+        )
+        .route("/users", get(users::get_users).fallback(only(&["GET"])))
+        .route(
+            "/users/{user_id}",
+            get(users::get_user).fallback(only(&["GET"])),
+        )
+        .route(
+            "/users/me/presence",
+            post(users::post_presence).fallback(only(&["POST"])),
+        )
+        .route(
+            "/bot_storage",
+            get(bot_storage::get_bot_storage)
+                .put(bot_storage::put_bot_storage)
+                .delete(bot_storage::delete_bot_storage)
+                .fallback(only(&["GET", "PUT", "DELETE"])),
+        )
 }
 
 /// Endpoints only under `/api/v1/`.
@@ -88,6 +157,10 @@ fn api_only_routes() -> Router<App> {
             post(push_devices::post_apns)
                 .delete(push_devices::delete_apns)
                 .fallback(only(&["POST", "DELETE"])),
+        )
+        .route(
+            "/external/json",
+            post(webhooks::post_external_json).fallback(only(&["POST"])),
         )
         .route(
             "/users/me/android_gcm_reg_id",
@@ -169,6 +242,10 @@ pub fn router(app: App) -> Router {
             app.clone(),
             csrf::annotate,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            rate_limit_headers,
+        ))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook
@@ -183,6 +260,33 @@ pub fn router(app: App) -> Router {
             HeaderName::from_static("x-csrftoken"),
         ]))
         .with_state(app)
+}
+
+/// Zulip's `RateLimitMiddleware`: `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch
+/// seconds) on every response whose request was counted against a limit.
+async fn rate_limit_headers(
+    axum::extract::State(app): axum::extract::State<App>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = auth::RateLimitSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut resp = next.run(req).await;
+    let info = *slot.0.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(info) = info {
+        let reset = (app.now() as f64 / 1e6 + info.reset_after.max(0.0)) as i64;
+        let h = resp.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", info.limit.to_string()),
+            ("x-ratelimit-remaining", info.remaining.to_string()),
+            ("x-ratelimit-reset", reset.to_string()),
+        ] {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                h.insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
+    resp
 }
 
 /// Serve until `shutdown` resolves.

@@ -140,7 +140,8 @@ impl Params {
         self.raw(name)
     }
 
-    fn json(&mut self, name: &str) -> ApiResult<Option<Value>> {
+    /// A JSON-encoded value of any shape.
+    pub fn json_value(&mut self, name: &str) -> ApiResult<Option<Value>> {
         match self.raw(name) {
             None => Ok(None),
             Some(raw) => serde_json::from_str(&raw)
@@ -151,7 +152,7 @@ impl Params {
 
     /// A JSON-encoded integer (`Json[int]`, strict: `true` or `"3"` are not integers).
     pub fn json_int(&mut self, name: &str) -> ApiResult<Option<i64>> {
-        match self.json(name)? {
+        match self.json_value(name)? {
             None => Ok(None),
             Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
             Some(_) => Err(ApiError::bad_request(format!("{name} is not an integer"))),
@@ -160,7 +161,7 @@ impl Params {
 
     /// A JSON-encoded boolean (`Json[bool]`, strict).
     pub fn json_bool(&mut self, name: &str) -> ApiResult<Option<bool>> {
-        match self.json(name)? {
+        match self.json_value(name)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
             Some(_) => Err(ApiError::bad_request(format!("{name} is not a boolean"))),
@@ -169,7 +170,7 @@ impl Params {
 
     /// A JSON-encoded string (`Json[str]`: the value must be a quoted JSON string).
     pub fn json_string(&mut self, name: &str) -> ApiResult<Option<String>> {
-        match self.json(name)? {
+        match self.json_value(name)? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(ApiError::bad_request(format!("{name} is not a string"))),

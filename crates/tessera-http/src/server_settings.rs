@@ -8,11 +8,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::json;
 use tessera_app::App;
-
-/// Advertised Zulip version (decision D1).
-pub const ZULIP_VERSION: &str = "10.0";
-/// Advertised feature level (decision D1).
-pub const ZULIP_FEATURE_LEVEL: i64 = 371;
+pub use tessera_app::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
 
 fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")

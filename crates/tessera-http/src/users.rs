@@ -46,3 +46,50 @@ pub async fn post_reactivate(
     app.reactivate_by(&who, id).await.map_err(ApiError::from)?;
     Ok(params.success(json!({})))
 }
+
+/// GET /api/v1/users (also /json) — everyone in the organization.
+pub async fn get_users(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let _ = params.json_bool("client_gravatar")?;
+    let _ = params.json_bool("include_custom_profile_fields")?;
+    let members = app.list_users(&who).await?;
+    Ok(params.success(json!({ "members": members })))
+}
+
+/// GET /api/v1/users/{user_id_or_email} (also /json) — one user, by id or by email.
+pub async fn get_user(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(key): Path<String>,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let _ = params.json_bool("client_gravatar")?;
+    let _ = params.json_bool("include_custom_profile_fields")?;
+    let user = match key.parse::<i64>() {
+        Ok(id) => app.get_user(&who, Some(id), None).await?,
+        Err(_) => app.get_user(&who, None, Some(&key)).await?,
+    };
+    Ok(params.success(json!({ "user": user })))
+}
+
+/// POST /api/v1/users/me/presence (also /json) — report active/idle; the realm's presence.
+pub async fn post_presence(
+    State(app): State<App>,
+    Caller(who): Caller,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    headers: axum::http::HeaderMap,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let status = params.required("status")?;
+    let ping_only = params.json_bool("ping_only")?.unwrap_or(false);
+    let _ = params.json_bool("new_user_input")?;
+    let slim = params.json_bool("slim_presence")?.unwrap_or(false);
+    let client = crate::auth::client_name(&headers, uri.path());
+    let data = app
+        .update_presence(&who, &status, &client, ping_only, slim)
+        .await?;
+    Ok(params.success(data))
+}

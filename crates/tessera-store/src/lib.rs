@@ -9,20 +9,27 @@
 mod audit_log;
 mod error;
 mod invalidations;
+mod messages;
 mod meta;
 mod migrate;
 mod push_devices;
 mod realms;
 mod sessions;
+mod streams;
 pub mod testing;
 mod users;
 
 pub use audit_log::{AuditEvent, AuditRow};
 pub use error::StoreError;
 pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
+pub use messages::{
+    FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,
+    MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
+};
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;
 pub use sessions::{SessionOrigin, SessionRow};
+pub use streams::{StreamRow, SubscriptionRow};
 pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

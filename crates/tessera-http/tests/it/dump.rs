@@ -55,7 +55,7 @@ both!(
         let mut secrets = vec![t.owner_key.clone()];
         let (id, key) = t.user("member@tessera.test", Role::Member).await;
         secrets.push(key);
-        let (_, bot_key, _) = t.bot(t.owner(), "dumpy", 3).await;
+        let (dumpy, bot_key, _) = t.bot(t.owner(), "dumpy", 3).await;
         secrets.push(bot_key);
         let (bot2, _, _) = t.bot(t.owner(), "dumpy2", 1).await;
         let rotated = t
@@ -76,7 +76,9 @@ both!(
                 .to_owned(),
         );
         // The outgoing bot's service token (a secret too).
-        let rc = t.get("/api/v1/bots/3/zuliprc", Some(t.owner())).await;
+        let rc = t
+            .get(&format!("/api/v1/bots/{dumpy}/zuliprc"), Some(t.owner()))
+            .await;
         let token = rc
             .text
             .lines()

@@ -9,6 +9,7 @@ mod auth;
 mod bots;
 mod dump;
 mod fetch_api_key;
+mod messages;
 mod params;
 mod password_reset;
 mod push_devices;

@@ -1,0 +1,1019 @@
+//! Messages: sending (channel or direct), fetching with anchors and narrows, editing,
+//! deleting, reactions, flags, the welcome message, and Zulip's message object.
+
+use crate::auth::Principal;
+use crate::events::{MessageNotice, Notice};
+use crate::{App, AppError, Result};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tessera_core::BotType;
+use tessera_core::markdown::Rendered;
+use tessera_store::{
+    FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,
+    MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
+    StreamRow, UserRow,
+};
+
+/// Zulip's `MAX_MESSAGE_LENGTH`.
+pub const MAX_MESSAGE_LENGTH: usize = 10_000;
+/// Zulip's `MAX_TOPIC_NAME_LENGTH`.
+pub const MAX_TOPIC_LENGTH: usize = 60;
+/// `anchor=newest` resolves to this (Zulip's `LARGER_THAN_MAX_MESSAGE_ID`).
+pub const LARGER_THAN_MAX_MESSAGE_ID: i64 = 10_000_000_000_000_000;
+/// Zulip's `MAX_MESSAGES_PER_FETCH`.
+pub const MAX_MESSAGES_PER_FETCH: i64 = 5000;
+
+/// Where a message goes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Stream {
+        name: Option<String>,
+        id: Option<i64>,
+    },
+    DirectEmails(Vec<String>),
+    DirectIds(Vec<i64>),
+}
+
+/// A message to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub to: Destination,
+    pub topic: Option<String>,
+    pub content: String,
+    pub client: String,
+    pub read_by_sender: bool,
+    pub local_id: Option<String>,
+    pub sender_queue_id: Option<String>,
+}
+
+/// `GET /messages` anchors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Newest,
+    Oldest,
+    FirstUnread,
+    Id(i64),
+}
+
+/// One narrow term.
+#[derive(Debug, Clone)]
+pub struct NarrowTerm {
+    pub operator: String,
+    pub operand: Value,
+    pub negated: bool,
+}
+
+/// `GET /messages` parameters.
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    pub anchor: Anchor,
+    pub num_before: i64,
+    pub num_after: i64,
+    pub include_anchor: bool,
+    pub narrow: Vec<NarrowTerm>,
+    pub apply_markdown: bool,
+    pub client_gravatar: bool,
+}
+
+/// A user as messages show them.
+#[derive(Debug, Clone)]
+struct Person {
+    id: i64,
+    email: String,
+    full_name: String,
+    avatar_url: String,
+}
+
+fn flag_names(flags: i64, has_row: bool) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !has_row {
+        return vec!["read", "historical"];
+    }
+    if flags & FLAG_READ != 0 {
+        out.push("read");
+    }
+    if flags & FLAG_STARRED != 0 {
+        out.push("starred");
+    }
+    if flags & FLAG_MENTIONED != 0 {
+        out.push("mentioned");
+    }
+    if flags & FLAG_WILDCARD_MENTIONED != 0 {
+        out.push("stream_wildcard_mentioned");
+        out.push("wildcard_mentioned");
+    }
+    out
+}
+
+fn narrow_error(desc: impl Into<String>) -> AppError {
+    let desc = desc.into();
+    AppError::Coded {
+        code: "BAD_NARROW",
+        msg: format!("Invalid narrow operator: {desc}"),
+        field: Some(("desc", json!(desc))),
+    }
+}
+
+/// Zulip's `normalize_body`: trailing whitespace dropped, empty refused, long truncated.
+fn normalize_content(content: &str) -> Result<String> {
+    let body = content.trim_end();
+    if body.is_empty() {
+        return Err(AppError::bad("Message must not be empty"));
+    }
+    if body.contains('\0') {
+        return Err(AppError::bad("Message must not contain null bytes"));
+    }
+    if body.chars().count() > MAX_MESSAGE_LENGTH {
+        let suffix = "\n[message truncated]";
+        let keep = MAX_MESSAGE_LENGTH - suffix.chars().count();
+        return Ok(body.chars().take(keep).collect::<String>() + suffix);
+    }
+    Ok(body.to_owned())
+}
+
+/// Zulip's `check_stream_topic` + `truncate_topic`.
+fn normalize_topic(topic: &str) -> Result<String> {
+    let topic = topic.trim();
+    if let Some((i, _)) = topic
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() || ('\u{fdd0}'..='\u{fdef}').contains(c))
+    {
+        return Err(AppError::bad(format!(
+            "Invalid character in topic, at position {}!",
+            i + 1
+        )));
+    }
+    if topic.chars().count() > MAX_TOPIC_LENGTH {
+        return Ok(topic.chars().take(MAX_TOPIC_LENGTH - 3).collect::<String>() + "...");
+    }
+    Ok(topic.to_owned())
+}
+
+impl App {
+    async fn people(&self, realm_id: i64) -> Result<HashMap<i64, (Person, UserRow)>> {
+        Ok(self
+            .store()
+            .users_in_realm(realm_id)
+            .await?
+            .into_iter()
+            .map(|u| {
+                (
+                    u.id,
+                    (
+                        Person {
+                            id: u.id,
+                            email: u.email.clone(),
+                            full_name: u.full_name.clone(),
+                            avatar_url: self.avatar_url(&u),
+                        },
+                        u,
+                    ),
+                )
+            })
+            .collect())
+    }
+
+    fn render_for_realm(
+        &self,
+        content: &str,
+        people: &HashMap<i64, (Person, UserRow)>,
+    ) -> Rendered {
+        tessera_core::markdown::render(content, &|name, id| {
+            people
+                .values()
+                .filter(|(_, u)| u.is_active)
+                .find(|(p, _)| match id {
+                    Some(id) => p.id == id,
+                    None => p.full_name.eq_ignore_ascii_case(name),
+                })
+                .map(|(p, _)| (p.id, p.full_name.clone()))
+        })
+    }
+
+    /// Zulip's message object for a reader.
+    async fn message_dict(
+        &self,
+        row: &MessageRow,
+        people: &HashMap<i64, (Person, UserRow)>,
+        streams: &mut HashMap<i64, Option<StreamRow>>,
+        reactions: &[ReactionRow],
+        apply_markdown: bool,
+    ) -> Result<Value> {
+        let unknown = Person {
+            id: row.sender_id,
+            email: format!("user{}@unknown", row.sender_id),
+            full_name: "Unknown user".into(),
+            avatar_url: String::new(),
+        };
+        let sender = people
+            .get(&row.sender_id)
+            .map(|(p, _)| p)
+            .unwrap_or(&unknown);
+        let realm = self.store().realm_by_id(row.realm_id).await?;
+        let (display_recipient, kind, stream_id) = if row.recipient_type == RECIPIENT_STREAM {
+            if !streams.contains_key(&row.recipient_id) {
+                let s = self.store().stream_by_id(row.recipient_id).await?;
+                streams.insert(row.recipient_id, s);
+            }
+            let name = streams
+                .get(&row.recipient_id)
+                .and_then(|s| s.as_ref())
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            (json!(name), "stream", Some(row.recipient_id))
+        } else {
+            let mut members: Vec<&Person> = self
+                .store()
+                .dm_group_members(row.recipient_id)
+                .await?
+                .iter()
+                .filter_map(|id| people.get(id).map(|(p, _)| p))
+                .collect();
+            members.sort_by(|a, b| a.email.cmp(&b.email));
+            let list: Vec<Value> = members
+                .iter()
+                .map(|p| json!({"id": p.id, "email": p.email, "full_name": p.full_name, "is_mirror_dummy": false}))
+                .collect();
+            (json!(list), "private", None)
+        };
+        let reactions: Vec<Value> = reactions
+            .iter()
+            .filter(|r| r.message_id == row.id)
+            .map(|r| {
+                let (email, full_name) = people
+                    .get(&r.user_id)
+                    .map(|(p, _)| (p.email.clone(), p.full_name.clone()))
+                    .unwrap_or_default();
+                json!({
+                    "emoji_name": r.emoji_name, "emoji_code": r.emoji_code,
+                    "reaction_type": r.reaction_type, "user_id": r.user_id,
+                    "user": {"id": r.user_id, "email": email, "full_name": full_name, "is_mirror_dummy": false},
+                })
+            })
+            .collect();
+        let mut m = serde_json::Map::new();
+        m.insert("id".into(), json!(row.id));
+        m.insert("sender_id".into(), json!(row.sender_id));
+        m.insert(
+            "content".into(),
+            json!(if apply_markdown {
+                &row.rendered_content
+            } else {
+                &row.content
+            }),
+        );
+        m.insert("recipient_id".into(), json!(row.recipient_id));
+        m.insert(
+            "timestamp".into(),
+            json!(row.date_sent.div_euclid(1_000_000)),
+        );
+        m.insert("client".into(), json!(row.sending_client));
+        m.insert("subject".into(), json!(row.topic));
+        m.insert("topic_links".into(), json!([]));
+        if let Some(t) = row.last_edit_time {
+            m.insert("last_edit_timestamp".into(), json!(t.div_euclid(1_000_000)));
+        }
+        m.insert(
+            "is_me_message".into(),
+            json!(row.content.starts_with("/me ")),
+        );
+        m.insert("reactions".into(), json!(reactions));
+        m.insert("submessages".into(), json!([]));
+        m.insert("sender_full_name".into(), json!(sender.full_name));
+        m.insert("sender_email".into(), json!(sender.email));
+        m.insert("sender_realm_str".into(), json!(realm.string_id));
+        m.insert("display_recipient".into(), display_recipient);
+        m.insert("type".into(), json!(kind));
+        if let Some(id) = stream_id {
+            m.insert("stream_id".into(), json!(id));
+        }
+        m.insert("avatar_url".into(), json!(sender.avatar_url));
+        m.insert(
+            "content_type".into(),
+            json!(if apply_markdown {
+                "text/html"
+            } else {
+                "text/x-markdown"
+            }),
+        );
+        Ok(Value::Object(m))
+    }
+
+    /// `POST /messages`: returns the new message id.
+    pub async fn send_message(&self, who: &Principal, out: Outgoing) -> Result<i64> {
+        let content = normalize_content(&out.content)?;
+        let people = self.people(who.realm_id).await?;
+        let sender = people
+            .get(&who.user_id.0)
+            .map(|(_, u)| u.clone())
+            .ok_or_else(|| AppError::Internal("sender not in realm".into()))?;
+        let rendered = self.render_for_realm(&content, &people);
+        let now = self.now();
+        let (recipient_type, recipient_id, topic, receivers, stream) = match &out.to {
+            Destination::Stream { name, id } => {
+                let stream = self.stream_for_send(who, name.as_deref(), *id).await?;
+                let topic = match &out.topic {
+                    Some(t) => normalize_topic(t)?,
+                    None => return Err(AppError::bad("Missing topic")),
+                };
+                let mut receivers = self.store().subscriber_ids(stream.id).await?;
+                if !receivers.contains(&who.user_id.0) {
+                    receivers.push(who.user_id.0);
+                }
+                (RECIPIENT_STREAM, stream.id, topic, receivers, Some(stream))
+            }
+            Destination::DirectEmails(_) | Destination::DirectIds(_) => {
+                let mut ids = Vec::new();
+                match &out.to {
+                    Destination::DirectEmails(emails) => {
+                        for e in emails {
+                            let e = e.trim();
+                            let found = people
+                                .values()
+                                .find(|(p, u)| {
+                                    p.email.eq_ignore_ascii_case(e)
+                                        || u.delivery_email.eq_ignore_ascii_case(e)
+                                })
+                                .map(|(p, _)| p.id)
+                                .ok_or_else(|| AppError::bad(format!("Invalid email '{e}'")))?;
+                            ids.push(found);
+                        }
+                    }
+                    Destination::DirectIds(list) => {
+                        for id in list {
+                            if !people.contains_key(id) {
+                                return Err(AppError::bad(format!("Invalid user ID {id}")));
+                            }
+                            ids.push(*id);
+                        }
+                    }
+                    Destination::Stream { .. } => {}
+                }
+                if ids.is_empty() {
+                    return Err(AppError::bad("Message must have recipients"));
+                }
+                ids.push(who.user_id.0);
+                ids.sort_unstable();
+                ids.dedup();
+                if ids
+                    .iter()
+                    .any(|id| people.get(id).is_some_and(|(_, u)| !u.is_active))
+                {
+                    return Err(AppError::bad(
+                        "You do not have permission to access some of the recipients.",
+                    ));
+                }
+                let kind = if ids.len() <= 2 {
+                    RECIPIENT_PERSONAL
+                } else {
+                    RECIPIENT_GROUP
+                };
+                let group = self.store().dm_group(who.realm_id, &ids).await?;
+                (kind, group, String::new(), ids, None)
+            }
+        };
+        if who.bot_type == Some(BotType::IncomingWebhook) && recipient_type != RECIPIENT_STREAM {
+            // Incoming webhooks post to channels or to their owner.
+            let to_owner =
+                receivers.len() == 2 && receivers.contains(&sender.bot_owner_id.unwrap_or(-1));
+            if !to_owner {
+                return Err(AppError::bad(
+                    "Incoming webhook bots can only send to channels or to their owner",
+                ));
+            }
+        }
+        let mut rows: Vec<(i64, i64)> = Vec::with_capacity(receivers.len());
+        let mut flag_list: Vec<(i64, Vec<&'static str>)> = Vec::with_capacity(receivers.len());
+        for uid in &receivers {
+            let mut flags = 0;
+            if *uid == who.user_id.0 && out.read_by_sender {
+                flags |= FLAG_READ;
+            }
+            if rendered.mentioned_user_ids.contains(uid) {
+                flags |= FLAG_MENTIONED;
+            }
+            if rendered.wildcard && recipient_type == RECIPIENT_STREAM && *uid != who.user_id.0 {
+                flags |= FLAG_WILDCARD_MENTIONED;
+            }
+            rows.push((*uid, flags));
+            flag_list.push((*uid, flag_names(flags, true)));
+        }
+        let new = NewMessage {
+            realm_id: who.realm_id,
+            sender_id: who.user_id.0,
+            recipient_type,
+            recipient_id,
+            topic: topic.clone(),
+            content: content.clone(),
+            rendered_content: rendered.html.clone(),
+            date_sent: now,
+            sending_client: out.client.clone(),
+        };
+        let id = self.store().insert_message(&new, &rows).await?;
+        let row = MessageRow {
+            id,
+            realm_id: who.realm_id,
+            sender_id: who.user_id.0,
+            recipient_type,
+            recipient_id,
+            topic: topic.clone(),
+            content: content.clone(),
+            rendered_content: rendered.html.clone(),
+            date_sent: now,
+            last_edit_time: None,
+            sending_client: out.client.clone(),
+            flags: 0,
+            has_user_message: true,
+        };
+        let mut streams = HashMap::new();
+        if let Some(s) = &stream {
+            streams.insert(s.id, Some(s.clone()));
+        }
+        let message = self
+            .message_dict(&row, &people, &mut streams, &[], true)
+            .await?;
+        self.events()
+            .publish(Notice::Message(Box::new(MessageNotice {
+                message: message.clone(),
+                raw_content: content.clone(),
+                recipients: flag_list,
+                stream_name: stream.as_ref().map(|s| s.name.clone()),
+                topic: topic.clone(),
+                sender_email: sender.email.clone(),
+                public_stream: stream.as_ref().is_some_and(|s| !s.invite_only),
+                realm_id: who.realm_id,
+            })));
+        // Outgoing-webhook bots: @-mentioned in a channel, or in the conversation of a DM.
+        let triggered: Vec<(UserRow, &'static str)> = people
+            .values()
+            .filter(|(_, u)| {
+                u.is_active
+                    && u.bot_type == Some(BotType::OutgoingWebhook.as_i64())
+                    && u.id != who.user_id.0
+            })
+            .filter_map(|(_, u)| {
+                if recipient_type == RECIPIENT_STREAM {
+                    rendered
+                        .mentioned_user_ids
+                        .contains(&u.id)
+                        .then(|| (u.clone(), "mention"))
+                } else {
+                    receivers
+                        .contains(&u.id)
+                        .then(|| (u.clone(), "direct_message"))
+                }
+            })
+            .collect();
+        if !triggered.is_empty() && who.bot_type != Some(BotType::OutgoingWebhook) {
+            let mut raw = message;
+            if let Some(map) = raw.as_object_mut() {
+                map.insert("rendered_content".into(), json!(rendered.html));
+                map.insert("content".into(), json!(content));
+                map.insert("content_type".into(), json!("text/x-markdown"));
+            }
+            for (bot, trigger) in triggered {
+                self.dispatch_outgoing_webhook(bot, trigger, raw.clone(), content.clone());
+            }
+        }
+        Ok(id)
+    }
+
+    /// Turn narrow terms into store filters (and the public channel whose history the reader
+    /// may see).
+    async fn narrow_filters(
+        &self,
+        who: &Principal,
+        narrow: &[NarrowTerm],
+    ) -> Result<(Vec<MessageFilter>, Option<i64>)> {
+        let people = self.people(who.realm_id).await?;
+        let user_by = |operand: &Value| -> Option<i64> {
+            match operand {
+                Value::Number(n) => n.as_i64().filter(|id| people.contains_key(id)),
+                Value::String(s) => s
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| people.contains_key(id))
+                    .or_else(|| {
+                        people
+                            .values()
+                            .find(|(p, u)| {
+                                p.email.eq_ignore_ascii_case(s.trim())
+                                    || u.delivery_email.eq_ignore_ascii_case(s.trim())
+                            })
+                            .map(|(p, _)| p.id)
+                    }),
+                _ => None,
+            }
+        };
+        let mut filters = Vec::new();
+        let mut history = None;
+        for term in narrow {
+            let op = term.operator.as_str();
+            let text = match &term.operand {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if term.negated {
+                return Err(narrow_error(format!("negated {op} is not supported")));
+            }
+            match op {
+                "stream" | "channel" => {
+                    let stream = match &term.operand {
+                        Value::Number(n) => match n.as_i64() {
+                            Some(id) => self.store().stream_by_id(id).await?,
+                            None => None,
+                        },
+                        _ => {
+                            self.store()
+                                .stream_by_name(who.realm_id, text.trim())
+                                .await?
+                        }
+                    };
+                    let Some(stream) = stream.filter(|s| s.realm_id == who.realm_id) else {
+                        return Err(narrow_error(format!("unknown channel {text}")));
+                    };
+                    if self.can_access_stream(who, &stream).await? && !stream.invite_only {
+                        history = Some(stream.id);
+                    }
+                    filters.push(MessageFilter::Recipient {
+                        kind: RECIPIENT_STREAM,
+                        id: stream.id,
+                    });
+                }
+                "topic" | "subject" => filters.push(MessageFilter::Topic(text.trim().to_owned())),
+                "sender" => match user_by(&term.operand) {
+                    Some(id) => filters.push(MessageFilter::Sender(id)),
+                    None => return Err(narrow_error(format!("unknown user {text}"))),
+                },
+                "dm" | "pm-with" | "pm_with" | "group-pm-with" => {
+                    let mut ids = Vec::new();
+                    let parts: Vec<Value> = match &term.operand {
+                        Value::Array(a) => a.clone(),
+                        Value::String(s) => s.split(',').map(|p| json!(p.trim())).collect(),
+                        other => vec![other.clone()],
+                    };
+                    for p in &parts {
+                        match user_by(p) {
+                            Some(id) => ids.push(id),
+                            None => return Err(narrow_error(format!("unknown user in {text}"))),
+                        }
+                    }
+                    ids.push(who.user_id.0);
+                    ids.sort_unstable();
+                    ids.dedup();
+                    let kind = if ids.len() <= 2 {
+                        RECIPIENT_PERSONAL
+                    } else {
+                        RECIPIENT_GROUP
+                    };
+                    let group = self.store().dm_group(who.realm_id, &ids).await?;
+                    filters.push(MessageFilter::Recipient { kind, id: group });
+                }
+                "search" => {
+                    for word in text.split_whitespace() {
+                        filters.push(MessageFilter::Search(word.to_owned()));
+                    }
+                }
+                "id" => match text.trim().parse::<i64>() {
+                    Ok(id) => filters.push(MessageFilter::Id(id)),
+                    Err(_) => return Err(narrow_error("Invalid message ID")),
+                },
+                "is" => match text.as_str() {
+                    "dm" | "private" => filters.push(MessageFilter::Direct),
+                    "starred" => filters.push(MessageFilter::Starred),
+                    "mentioned" | "alerted" => filters.push(MessageFilter::Mentioned),
+                    "unread" => filters.push(MessageFilter::Unread),
+                    other => return Err(narrow_error(format!("unknown 'is' operand {other}"))),
+                },
+                "in" => match text.as_str() {
+                    "home" | "all" => {}
+                    other => return Err(narrow_error(format!("unknown 'in' operand {other}"))),
+                },
+                "near" => {}
+                other => return Err(narrow_error(format!("unknown operator {other}"))),
+            }
+        }
+        Ok((filters, history))
+    }
+
+    /// `GET /messages`.
+    pub async fn fetch_messages(&self, who: &Principal, f: Fetch) -> Result<Value> {
+        if f.num_before < 0 || f.num_after < 0 {
+            return Err(AppError::bad("Invalid num_before or num_after"));
+        }
+        if f.num_before + f.num_after > MAX_MESSAGES_PER_FETCH {
+            return Err(AppError::bad("Too many messages requested (maximum 5000)."));
+        }
+        if f.num_before > 0 && f.num_after > 0 && !f.include_anchor {
+            return Err(AppError::bad(
+                "The anchor can only be excluded at an end of the range",
+            ));
+        }
+        let (filters, history) = self.narrow_filters(who, &f.narrow).await?;
+        let q = MessageQuery {
+            user_id: who.user_id.0,
+            realm_id: who.realm_id,
+            history_stream: history,
+            filters,
+        };
+        let anchor = match f.anchor {
+            Anchor::Newest => LARGER_THAN_MAX_MESSAGE_ID,
+            Anchor::Oldest => 0,
+            Anchor::FirstUnread => self
+                .store()
+                .first_unread(&q)
+                .await?
+                .unwrap_or(LARGER_THAN_MAX_MESSAGE_ID),
+            Anchor::Id(id) => id.clamp(0, LARGER_THAN_MAX_MESSAGE_ID),
+        };
+        // One extra row each way tells whether the range reached the oldest/newest message.
+        let mut before = self
+            .store()
+            .messages_before(&q, anchor, f.num_before + 1)
+            .await?;
+        let found_oldest = anchor == 0 || before.len() as i64 <= f.num_before;
+        before.truncate(f.num_before as usize);
+        before.reverse();
+        let mut from = self
+            .store()
+            .messages_from(&q, anchor, f.num_after + 2)
+            .await?;
+        let found_anchor = from.first().is_some_and(|m| m.id == anchor);
+        let anchor_row = if found_anchor {
+            Some(from.remove(0))
+        } else {
+            None
+        };
+        let found_newest = anchor == LARGER_THAN_MAX_MESSAGE_ID || from.len() as i64 <= f.num_after;
+        from.truncate(f.num_after as usize);
+        let anchor_row = anchor_row.filter(|_| f.include_anchor);
+        let rows: Vec<MessageRow> = before.into_iter().chain(anchor_row).chain(from).collect();
+        let people = self.people(who.realm_id).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let reactions = self.store().reactions_for(&ids).await?;
+        let mut streams = HashMap::new();
+        let mut messages = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut m = self
+                .message_dict(r, &people, &mut streams, &reactions, f.apply_markdown)
+                .await?;
+            if let Some(map) = m.as_object_mut() {
+                map.insert(
+                    "flags".into(),
+                    json!(flag_names(r.flags, r.has_user_message)),
+                );
+                if f.client_gravatar {
+                    // Zulip sends null for Gravatar avatars when the client computes them.
+                    map.insert("avatar_url".into(), Value::Null);
+                }
+            }
+            messages.push(m);
+        }
+        Ok(json!({
+            "messages": messages,
+            "found_anchor": found_anchor,
+            "found_oldest": found_oldest,
+            "found_newest": found_newest,
+            "history_limited": false,
+            "anchor": anchor,
+        }))
+    }
+
+    /// A message `who` may read, else Zulip's "Invalid message(s)".
+    async fn accessible_message(&self, who: &Principal, id: i64) -> Result<MessageRow> {
+        let row = self
+            .store()
+            .message_for(who.user_id.0, id)
+            .await?
+            .filter(|m| m.realm_id == who.realm_id)
+            .ok_or_else(|| AppError::bad("Invalid message(s)"))?;
+        if row.has_user_message {
+            return Ok(row);
+        }
+        if row.recipient_type == RECIPIENT_STREAM {
+            if let Some(s) = self.store().stream_by_id(row.recipient_id).await? {
+                if !s.invite_only && self.can_access_stream(who, &s).await? {
+                    return Ok(row);
+                }
+            }
+        }
+        Err(AppError::bad("Invalid message(s)"))
+    }
+
+    /// `PATCH /messages/{id}`: new content and/or topic (with `propagate_mode`).
+    pub async fn edit_message(
+        &self,
+        who: &Principal,
+        id: i64,
+        content: Option<String>,
+        topic: Option<String>,
+        propagate_mode: &str,
+    ) -> Result<()> {
+        if content.is_none() && topic.is_none() {
+            return Err(AppError::bad("Nothing to change"));
+        }
+        if !matches!(propagate_mode, "change_one" | "change_later" | "change_all") {
+            return Err(AppError::bad("Invalid propagate_mode"));
+        }
+        if propagate_mode != "change_one" && topic.is_none() {
+            return Err(AppError::bad("Invalid propagate_mode without topic edit"));
+        }
+        let row = self.accessible_message(who, id).await?;
+        if row.recipient_type != RECIPIENT_STREAM && topic.is_some() {
+            return Err(AppError::bad("Direct messages cannot have topics."));
+        }
+        let is_sender = row.sender_id == who.user_id.0;
+        if content.is_some() && !is_sender {
+            return Err(AppError::bad(
+                "You don't have permission to edit this message",
+            ));
+        }
+        if topic.is_some()
+            && !is_sender
+            && !who.role.is_admin()
+            && who.role != tessera_core::Role::Moderator
+        {
+            return Err(AppError::bad(
+                "You don't have permission to edit this message",
+            ));
+        }
+        let now = self.now();
+        let people = self.people(who.realm_id).await?;
+        let mut event = serde_json::Map::new();
+        event.insert("type".into(), json!("update_message"));
+        event.insert("user_id".into(), json!(who.user_id.0));
+        event.insert("edit_timestamp".into(), json!(now.div_euclid(1_000_000)));
+        event.insert("message_id".into(), json!(id));
+        event.insert("rendering_only".into(), json!(false));
+        let stream = if row.recipient_type == RECIPIENT_STREAM {
+            self.store().stream_by_id(row.recipient_id).await?
+        } else {
+            None
+        };
+        if let Some(s) = &stream {
+            event.insert("stream_name".into(), json!(s.name));
+            event.insert("stream_id".into(), json!(s.id));
+        }
+        let mut ids = vec![id];
+        if let Some(new) = content {
+            let new = normalize_content(&new)?;
+            let rendered = self.render_for_realm(&new, &people);
+            self.store()
+                .update_message_content(id, &new, &rendered.html, now)
+                .await?;
+            event.insert("orig_content".into(), json!(row.content));
+            event.insert("orig_rendered_content".into(), json!(row.rendered_content));
+            event.insert("content".into(), json!(new));
+            event.insert("rendered_content".into(), json!(rendered.html));
+            event.insert("prev_rendered_content_version".into(), json!(1));
+            event.insert("is_me_message".into(), json!(new.starts_with("/me ")));
+        }
+        if let Some(t) = topic {
+            let t = normalize_topic(&t)?;
+            ids = match propagate_mode {
+                "change_all" => {
+                    self.store()
+                        .topic_message_ids(row.recipient_id, &row.topic, None)
+                        .await?
+                }
+                "change_later" => {
+                    self.store()
+                        .topic_message_ids(row.recipient_id, &row.topic, Some(id))
+                        .await?
+                }
+                _ => vec![id],
+            };
+            self.store().set_topic(&ids, &t, now).await?;
+            event.insert("propagate_mode".into(), json!(propagate_mode));
+            event.insert("orig_subject".into(), json!(row.topic));
+            event.insert("subject".into(), json!(t));
+            event.insert("topic_links".into(), json!([]));
+        }
+        event.insert("message_ids".into(), json!(ids));
+        let mut users = self.store().message_user_ids(id).await?;
+        if let Some(s) = &stream {
+            for u in self.store().subscriber_ids(s.id).await? {
+                if !users.contains(&u) {
+                    users.push(u);
+                }
+            }
+        }
+        // Zulip adds each receiver's flags; tessera sends the editor's view of "flags": [].
+        event.insert("flags".into(), json!([]));
+        self.events()
+            .publish(Notice::plain(users, Value::Object(event)));
+        Ok(())
+    }
+
+    /// `DELETE /messages/{id}`: administrators, or the sender (or the sending bot's owner).
+    pub async fn delete_message(&self, who: &Principal, id: i64) -> Result<()> {
+        let row = self.accessible_message(who, id).await?;
+        let sender = self.user_row(row.sender_id).await?;
+        let allowed = who.role.is_admin()
+            || row.sender_id == who.user_id.0
+            || sender.bot_owner_id == Some(who.user_id.0);
+        if !allowed {
+            return Err(AppError::bad(
+                "You don't have permission to delete this message",
+            ));
+        }
+        let users = self.store().message_user_ids(id).await?;
+        self.store().delete_message(id).await.map_err(|e| match e {
+            tessera_store::StoreError::NotFound => AppError::bad("Message already deleted"),
+            e => e.into(),
+        })?;
+        let event = if row.recipient_type == RECIPIENT_STREAM {
+            json!({"type": "delete_message", "message_ids": [id], "message_type": "stream",
+                   "stream_id": row.recipient_id, "topic": row.topic})
+        } else {
+            json!({"type": "delete_message", "message_ids": [id], "message_type": "private"})
+        };
+        self.events().publish(Notice::Delete { users, event });
+        Ok(())
+    }
+
+    /// `POST`/`DELETE /messages/{id}/reactions`.
+    pub async fn react(
+        &self,
+        who: &Principal,
+        id: i64,
+        emoji_name: Option<String>,
+        emoji_code: Option<String>,
+        reaction_type: Option<String>,
+        add: bool,
+    ) -> Result<()> {
+        let row = self.accessible_message(who, id).await?;
+        let reaction_type = reaction_type.unwrap_or_else(|| "unicode_emoji".into());
+        if reaction_type != "unicode_emoji" {
+            return Err(AppError::bad("Invalid emoji type."));
+        }
+        let (name, code) = match (emoji_name, emoji_code) {
+            (Some(name), Some(code)) => {
+                if tessera_core::emoji::emoji_code(&name).as_deref() != Some(code.as_str()) && add {
+                    return Err(AppError::bad("Invalid emoji code."));
+                }
+                (name, code)
+            }
+            (Some(name), None) => {
+                let code = tessera_core::emoji::emoji_code(&name)
+                    .ok_or_else(|| AppError::bad(format!("Emoji '{name}' does not exist")))?;
+                (name, code)
+            }
+            (None, Some(code)) if !add => (String::new(), code),
+            (None, _) => {
+                return Err(AppError::bad(if add {
+                    "Missing 'emoji_name' argument"
+                } else {
+                    "At least one of the following arguments must be present: emoji_name, emoji_code"
+                }));
+            }
+        };
+        let reaction = if add {
+            let r = ReactionRow {
+                message_id: id,
+                user_id: who.user_id.0,
+                emoji_name: name,
+                emoji_code: code,
+                reaction_type: reaction_type.clone(),
+            };
+            if !self.store().add_reaction(&r).await? {
+                return Err(AppError::Coded {
+                    code: "REACTION_ALREADY_EXISTS",
+                    msg: "Reaction already exists.".into(),
+                    field: None,
+                });
+            }
+            r
+        } else {
+            self.store()
+                .remove_reaction(id, who.user_id.0, &code, &reaction_type)
+                .await?
+                .ok_or(AppError::Coded {
+                    code: "REACTION_DOES_NOT_EXIST",
+                    msg: "Reaction doesn't exist.".into(),
+                    field: None,
+                })?
+        };
+        let me = self.user_row(who.user_id.0).await?;
+        let mut users = self.store().message_user_ids(id).await?;
+        if row.recipient_type == RECIPIENT_STREAM {
+            for u in self.store().subscriber_ids(row.recipient_id).await? {
+                if !users.contains(&u) {
+                    users.push(u);
+                }
+            }
+        }
+        self.events().publish(Notice::plain(
+            users,
+            json!({"type": "reaction", "op": if add { "add" } else { "remove" },
+                   "user_id": me.id,
+                   "user": {"user_id": me.id, "email": me.email, "full_name": me.full_name},
+                   "message_id": id, "emoji_name": reaction.emoji_name,
+                   "emoji_code": reaction.emoji_code, "reaction_type": reaction.reaction_type}),
+        ));
+        Ok(())
+    }
+
+    /// `POST /messages/flags`: add or remove `read`/`starred` on the caller's messages.
+    pub async fn update_flags(
+        &self,
+        who: &Principal,
+        ids: &[i64],
+        flag: &str,
+        add: bool,
+    ) -> Result<Vec<i64>> {
+        let bit = match flag {
+            "read" => FLAG_READ,
+            "starred" => FLAG_STARRED,
+            other => return Err(AppError::bad(format!("Invalid flag: '{other}'"))),
+        };
+        let changed = self
+            .store()
+            .update_flags(who.user_id.0, ids, bit, add)
+            .await?;
+        self.events().publish(Notice::plain(
+            vec![who.user_id.0],
+            json!({"type": "update_message_flags", "op": if add { "add" } else { "remove" },
+                   "operation": if add { "add" } else { "remove" },
+                   "flag": flag, "messages": changed, "all": false}),
+        ));
+        Ok(changed)
+    }
+
+    /// The realm's Welcome Bot (created on first use).
+    async fn welcome_bot(&self, realm_id: i64) -> Result<UserRow> {
+        let realm = self.store().realm_by_id(realm_id).await?;
+        let email = format!("welcome-bot@{}", self.bot_domain(&realm.string_id));
+        if let Some(u) = self.store().user_by_email(realm_id, &email).await? {
+            return Ok(u);
+        }
+        let email = tessera_core::Email::parse(&email).map_err(AppError::bad)?;
+        let (mut new, _key) = self.new_user_row(
+            realm_id,
+            &email,
+            "Welcome Bot".into(),
+            tessera_core::Role::Member,
+            None,
+        );
+        new.bot_type = Some(BotType::Generic.as_i64());
+        match self.store().create_user(new, None, self.now()).await {
+            Ok(u) => Ok(u),
+            Err(tessera_store::StoreError::Conflict(_)) => {
+                self.user_by_email(realm_id, email.as_str()).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What every new account gets: the default channels, and (people) Welcome Bot's
+    /// direct message.
+    pub async fn onboard(&self, user: &UserRow) -> Result<()> {
+        for s in self.ensure_default_streams(user.realm_id).await? {
+            self.subscribe_user(user.id, &s).await?;
+        }
+        if user.is_bot {
+            return Ok(());
+        }
+        let bot = self.welcome_bot(user.realm_id).await?;
+        let realm_url = self.realm_url(&self.store().realm_by_id(user.realm_id).await?.string_id);
+        let admin_note = if user.role == 100 || user.role == 200 {
+            format!(
+                " We also have a guide for [Setting up your organization]({realm_url}/help/getting-your-organization-started-with-zulip)."
+            )
+        } else {
+            String::new()
+        };
+        let content = format!(
+            "Hello, and welcome to Zulip!\u{1f44b} This is a direct message from me, Welcome Bot.\n\n\
+             If you are new to Zulip, check out our [Getting started guide]({realm_url}/help/getting-started-with-zulip)!{admin_note}\n\n\
+             I can also help you get set up! Just click anywhere on this message or press `r` to reply.\n\n\
+             Here are a few messages I understand: `apps`, `profile`, `theme`, `channels`, `topics`, `message formatting`, `keyboard shortcuts`, `help`."
+        );
+        let principal = crate::auth::Principal {
+            user_id: tessera_core::UserId(bot.id),
+            realm_id: bot.realm_id,
+            realm_string_id: String::new(),
+            delivery_email: bot.delivery_email.clone(),
+            role: tessera_core::Role::Member,
+            is_active: true,
+            realm_deactivated: false,
+            bot_type: Some(BotType::Generic),
+        };
+        self.send_message(
+            &principal,
+            Outgoing {
+                to: Destination::DirectIds(vec![user.id]),
+                topic: None,
+                content,
+                client: "Internal".into(),
+                read_by_sender: true,
+                local_id: None,
+                sender_queue_id: None,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,454 @@
+//! Channels (Zulip's streams): creating, subscribing, access rules, default channels and
+//! subscription colours.
+
+use crate::auth::Principal;
+use crate::events::Notice;
+use crate::{App, AppError, Result};
+use serde_json::{Value, json};
+use tessera_core::Role;
+use tessera_store::{StoreError, StreamRow, SubscriptionRow, UserRow};
+
+/// Zulip's `STREAM_ASSIGNMENT_COLORS`, in order.
+pub const STREAM_COLORS: [&str; 24] = [
+    "#76ce90", "#fae589", "#a6c7e5", "#e79ab5", "#bfd56f", "#f4ae55", "#b0a5fd", "#addfe5",
+    "#f5ce6e", "#c2726a", "#94c849", "#bd86e5", "#ee7e4a", "#a6dcbf", "#95a5fd", "#53a063",
+    "#9987e1", "#e4523d", "#c2c2c2", "#4f8de4", "#c6a8ad", "#e7cc4d", "#c8bebf", "#a47462",
+];
+
+/// The channel every new organization starts with, which new users join.
+pub const DEFAULT_STREAM: &str = "general";
+
+/// Zulip's `check_stream_name`.
+pub fn check_stream_name(name: &str) -> std::result::Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("Channel name can't be empty.".into());
+    }
+    if name.chars().count() > 60 {
+        return Err("Channel name too long (limit: 60 characters).".into());
+    }
+    if let Some((i, _)) = name
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() || ('\u{fdd0}'..='\u{fdef}').contains(c))
+    {
+        return Err(format!(
+            "Invalid character in channel name, at position {}.",
+            i + 1
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Who subscribes and to what.
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeRequest {
+    pub names: Vec<(String, String)>,
+    pub principals: Option<Vec<i64>>,
+    pub invite_only: bool,
+    pub authorization_errors_fatal: bool,
+}
+
+/// Outcome of a subscribe call (user id → channel names).
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeResult {
+    pub subscribed: Vec<(i64, Vec<String>)>,
+    pub already_subscribed: Vec<(i64, Vec<String>)>,
+    pub unauthorized: Vec<String>,
+}
+
+impl App {
+    /// The stream object (`GET /streams`).
+    pub fn stream_dict(&self, s: &StreamRow) -> Value {
+        json!({
+            "stream_id": s.id,
+            "name": s.name,
+            "description": s.description,
+            "rendered_description": if s.description.is_empty() { String::new() } else {
+                tessera_core::markdown::render(&s.description, &|_, _| None).html
+            },
+            "date_created": s.date_created.div_euclid(1_000_000),
+            "creator_id": s.creator_id,
+            "invite_only": s.invite_only,
+            "is_web_public": false,
+            "history_public_to_subscribers": true,
+            "first_message_id": null,
+            "message_retention_days": null,
+            "stream_post_policy": 1,
+            "is_announcement_only": false,
+            "is_archived": false,
+            "is_default": s.is_default,
+        })
+    }
+
+    /// The subscription object (`GET /users/me/subscriptions`, register `subscriptions`).
+    pub fn subscription_dict(&self, sub: &SubscriptionRow, subscribers: Option<Vec<i64>>) -> Value {
+        let mut v = self.stream_dict(&sub.stream);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("is_default");
+            map.insert("color".into(), json!(sub.color));
+            map.insert("is_muted".into(), json!(false));
+            map.insert("in_home_view".into(), json!(true));
+            map.insert("pin_to_top".into(), json!(false));
+            map.insert("desktop_notifications".into(), Value::Null);
+            map.insert("audible_notifications".into(), Value::Null);
+            map.insert("push_notifications".into(), Value::Null);
+            map.insert("email_notifications".into(), Value::Null);
+            map.insert("wildcard_mentions_notify".into(), Value::Null);
+            map.insert("email_address".into(), json!(""));
+            if let Some(ids) = subscribers {
+                map.insert("subscribers".into(), json!(ids));
+            }
+        }
+        v
+    }
+
+    /// Whether `who` may see and post to `stream`: public channels for everyone but guests,
+    /// private ones for subscribers.
+    pub async fn can_access_stream(&self, who: &Principal, stream: &StreamRow) -> Result<bool> {
+        if stream.realm_id != who.realm_id {
+            return Ok(false);
+        }
+        if !stream.invite_only && who.role != Role::Guest {
+            return Ok(true);
+        }
+        Ok(self.store().is_subscribed(who.user_id.0, stream.id).await?)
+    }
+
+    /// Channels `who` can see, for `GET /streams`.
+    pub async fn visible_streams(
+        &self,
+        who: &Principal,
+        include_public: bool,
+        include_subscribed: bool,
+    ) -> Result<Vec<StreamRow>> {
+        let mut out = Vec::new();
+        for s in self.store().streams_in_realm(who.realm_id).await? {
+            let subscribed = self.store().is_subscribed(who.user_id.0, s.id).await?;
+            let public = !s.invite_only && who.role != Role::Guest;
+            if (include_public && public) || (include_subscribed && subscribed) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A channel by name that `who` may use, else Zulip's send-path errors.
+    pub async fn stream_for_send(
+        &self,
+        who: &Principal,
+        name: Option<&str>,
+        id: Option<i64>,
+    ) -> Result<StreamRow> {
+        let stream = match (id, name) {
+            (Some(id), _) => self
+                .store()
+                .stream_by_id(id)
+                .await?
+                .filter(|s| s.realm_id == who.realm_id)
+                .ok_or_else(|| AppError::Coded {
+                    code: "STREAM_DOES_NOT_EXIST",
+                    msg: format!("Channel with ID '{id}' does not exist"),
+                    field: Some(("stream_id", json!(id))),
+                })?,
+            (None, Some(name)) => {
+                let name = check_stream_name(name).map_err(AppError::bad)?;
+                self.store()
+                    .stream_by_name(who.realm_id, &name)
+                    .await?
+                    .ok_or_else(|| AppError::Coded {
+                        code: "STREAM_DOES_NOT_EXIST",
+                        msg: format!("Channel '{}' does not exist", html_escape(&name)),
+                        field: Some(("stream", json!(name))),
+                    })?
+            }
+            (None, None) => return Err(AppError::bad("Missing channel")),
+        };
+        if stream.invite_only && !self.store().is_subscribed(who.user_id.0, stream.id).await? {
+            // A bot may post where its owner is subscribed.
+            let owner_ok = match self.user_row(who.user_id.0).await?.bot_owner_id {
+                Some(owner) => self.store().is_subscribed(owner, stream.id).await?,
+                None => false,
+            };
+            if !owner_ok {
+                return Err(AppError::bad(format!(
+                    "Not authorized to send to channel '{}'",
+                    stream.name
+                )));
+            }
+        }
+        Ok(stream)
+    }
+
+    /// The next colour for a user's new subscription: the palette colours they do not use
+    /// yet, in order, then `palette[stream_id % 24]`.
+    async fn pick_color(&self, user_id: i64, stream_id: i64) -> Result<String> {
+        let used: Vec<String> = self
+            .store()
+            .subscriptions_of(user_id)
+            .await?
+            .into_iter()
+            .map(|s| s.color)
+            .collect();
+        Ok(STREAM_COLORS
+            .iter()
+            .find(|c| !used.iter().any(|u| u == *c))
+            .copied()
+            .unwrap_or(STREAM_COLORS[(stream_id.rem_euclid(24)) as usize])
+            .to_owned())
+    }
+
+    /// Subscribe one user (no permission checks); `true` if newly subscribed. Sends the
+    /// `subscription` event to them and `peer_add` to the other subscribers.
+    pub async fn subscribe_user(&self, user_id: i64, stream: &StreamRow) -> Result<bool> {
+        let color = self.pick_color(user_id, stream.id).await?;
+        let added = self.store().subscribe(user_id, stream.id, &color).await?;
+        if added {
+            let sub = self
+                .store()
+                .subscriptions_of(user_id)
+                .await?
+                .into_iter()
+                .find(|s| s.stream.id == stream.id);
+            if let Some(sub) = sub {
+                let subscribers = self.store().subscriber_ids(stream.id).await?;
+                self.events().publish(Notice::plain(
+                    vec![user_id],
+                    json!({"type": "subscription", "op": "add",
+                           "subscriptions": [self.subscription_dict(&sub, Some(subscribers.clone()))]}),
+                ));
+                let peers: Vec<i64> = subscribers.into_iter().filter(|u| *u != user_id).collect();
+                self.events().publish(Notice::plain(
+                    peers,
+                    json!({"type": "subscription", "op": "peer_add",
+                           "stream_ids": [stream.id], "user_ids": [user_id]}),
+                ));
+            }
+        }
+        Ok(added)
+    }
+
+    /// `POST /users/me/subscriptions`: create missing channels, subscribe the principals.
+    pub async fn subscribe(
+        &self,
+        who: &Principal,
+        req: SubscribeRequest,
+    ) -> Result<SubscribeResult> {
+        who.require_not_guest()?;
+        let targets: Vec<i64> = match &req.principals {
+            Some(p) if !p.is_empty() => p.clone(),
+            _ => vec![who.user_id.0],
+        };
+        let mut users: Vec<UserRow> = Vec::new();
+        for id in &targets {
+            let u = self
+                .store()
+                .user_by_id(*id)
+                .await?
+                .filter(|u| u.realm_id == who.realm_id && u.is_active)
+                .ok_or_else(|| AppError::bad("No such user"))?;
+            users.push(u);
+        }
+        let mut result = SubscribeResult::default();
+        let mut streams = Vec::new();
+        for (name, description) in &req.names {
+            let name = check_stream_name(name).map_err(AppError::bad)?;
+            let stream = match self.store().stream_by_name(who.realm_id, &name).await? {
+                Some(s) => {
+                    if !self.can_access_stream(who, &s).await? {
+                        if req.authorization_errors_fatal {
+                            return Err(AppError::bad(format!(
+                                "Unable to access channel ({}).",
+                                s.name
+                            )));
+                        }
+                        result.unauthorized.push(s.name.clone());
+                        continue;
+                    }
+                    s
+                }
+                None => match self
+                    .store()
+                    .create_stream(
+                        who.realm_id,
+                        &name,
+                        description.trim(),
+                        req.invite_only,
+                        false,
+                        Some(who.user_id.0),
+                        self.now(),
+                    )
+                    .await
+                {
+                    Ok(s) => {
+                        self.announce_stream(who, &s).await;
+                        s
+                    }
+                    Err(StoreError::Conflict(_)) => self
+                        .store()
+                        .stream_by_name(who.realm_id, &name)
+                        .await?
+                        .ok_or_else(|| AppError::Internal("stream vanished".into()))?,
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            streams.push(stream);
+        }
+        for user in &users {
+            let mut added = Vec::new();
+            let mut already = Vec::new();
+            for s in &streams {
+                if self.subscribe_user(user.id, s).await? {
+                    added.push(s.name.clone());
+                } else {
+                    already.push(s.name.clone());
+                }
+            }
+            if !added.is_empty() {
+                result.subscribed.push((user.id, added));
+            }
+            if !already.is_empty() {
+                result.already_subscribed.push((user.id, already));
+            }
+        }
+        Ok(result)
+    }
+
+    async fn announce_stream(&self, who: &Principal, s: &StreamRow) {
+        // Zulip's `stream` create event to everyone who can see it.
+        let users = match self.store().users_in_realm(s.realm_id).await {
+            Ok(u) => u,
+            Err(_) => return,
+        };
+        let viewers: Vec<i64> = users
+            .iter()
+            .filter(|u| u.is_active && (!s.invite_only || u.id == who.user_id.0))
+            .map(|u| u.id)
+            .collect();
+        self.events().publish(Notice::plain(
+            viewers,
+            json!({"type": "stream", "op": "create", "streams": [self.stream_dict(s)]}),
+        ));
+    }
+
+    /// `DELETE /users/me/subscriptions`: (removed, not_removed) channel names.
+    pub async fn unsubscribe(
+        &self,
+        who: &Principal,
+        names: &[String],
+        principals: Option<Vec<i64>>,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let targets = match principals {
+            Some(p) if !p.is_empty() => {
+                if p.iter().any(|id| *id != who.user_id.0) && !who.role.is_admin() {
+                    return Err(AppError::bad("Insufficient permission"));
+                }
+                p
+            }
+            _ => vec![who.user_id.0],
+        };
+        let mut streams = Vec::new();
+        let mut missing = Vec::new();
+        for n in names {
+            match self.store().stream_by_name(who.realm_id, n.trim()).await? {
+                Some(s) => streams.push(s),
+                None => missing.push(n.trim().to_owned()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(AppError::bad(format!(
+                "Channel(s) ({}) do not exist",
+                missing.join(", ")
+            )));
+        }
+        let mut removed = Vec::new();
+        let mut not_removed = Vec::new();
+        for user_id in targets {
+            for s in &streams {
+                if self.store().unsubscribe(user_id, s.id).await? {
+                    removed.push(s.name.clone());
+                    self.events().publish(Notice::plain(
+                        vec![user_id],
+                        json!({"type": "subscription", "op": "remove",
+                               "subscriptions": [{"name": s.name, "stream_id": s.id}]}),
+                    ));
+                    let peers = self.store().subscriber_ids(s.id).await?;
+                    self.events().publish(Notice::plain(
+                        peers,
+                        json!({"type": "subscription", "op": "peer_remove",
+                               "stream_ids": [s.id], "user_ids": [user_id]}),
+                    ));
+                } else {
+                    not_removed.push(s.name.clone());
+                }
+            }
+        }
+        Ok((removed, not_removed))
+    }
+
+    /// The realm's default channels, creating `general` for an organization that has none.
+    pub async fn ensure_default_streams(&self, realm_id: i64) -> Result<Vec<StreamRow>> {
+        let defaults = self.store().default_streams(realm_id).await?;
+        if !defaults.is_empty() {
+            return Ok(defaults);
+        }
+        if self
+            .store()
+            .stream_by_name(realm_id, DEFAULT_STREAM)
+            .await?
+            .is_some()
+        {
+            return Ok(Vec::new());
+        }
+        match self
+            .store()
+            .create_stream(
+                realm_id,
+                DEFAULT_STREAM,
+                "Everyone is added to this channel by default. Welcome! :octopus:",
+                false,
+                true,
+                None,
+                self.now(),
+            )
+            .await
+        {
+            Ok(s) => Ok(vec![s]),
+            Err(StoreError::Conflict(_)) => Ok(self.store().default_streams(realm_id).await?),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Zulip escapes the channel name in this message.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_stream_name;
+
+    #[test]
+    fn names() {
+        assert_eq!(check_stream_name("  general ").as_deref(), Ok("general"));
+        assert_eq!(
+            check_stream_name(" ").unwrap_err(),
+            "Channel name can't be empty."
+        );
+        assert!(
+            check_stream_name(&"x".repeat(61))
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(
+            check_stream_name("a\u{0}b")
+                .unwrap_err()
+                .contains("position 2")
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! `bot_storage`: a bot's key-value store (used by `zulip-bots`' `StateHandler`).
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use tessera_app::{App, AppError};
+
+fn require_bot(who: &tessera_app::Principal) -> ApiResult<()> {
+    if who.is_bot() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("This endpoint is only for bots."))
+    }
+}
+
+/// GET /api/v1/bot_storage — the stored values (`keys`: a JSON list to pick some).
+pub async fn get_bot_storage(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    require_bot(&who)?;
+    let keys: Option<Vec<String>> = match params.json_value("keys")? {
+        Some(Value::Array(a)) => Some(
+            a.into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        Some(_) => return Err(ApiError::bad_request("keys is not a list")),
+        None => None,
+    };
+    let stored = app
+        .store()
+        .bot_storage_get(who.user_id.0)
+        .await
+        .map_err(AppError::from)?;
+    let mut out = Map::new();
+    match keys {
+        Some(keys) => {
+            for k in keys {
+                let v = stored
+                    .iter()
+                    .find(|(sk, _)| *sk == k)
+                    .ok_or_else(|| ApiError::bad_request(format!("Key does not exist: {k}")))?;
+                out.insert(k, json!(v.1));
+            }
+        }
+        None => {
+            for (k, v) in stored {
+                out.insert(k, json!(v));
+            }
+        }
+    }
+    Ok(params.success(json!({ "storage": out })))
+}
+
+/// PUT /api/v1/bot_storage — `storage`: a JSON object of string values.
+pub async fn put_bot_storage(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    require_bot(&who)?;
+    let entries: Vec<(String, String)> = match params.json_value("storage")? {
+        Some(Value::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(ApiError::bad_request("Value type is str, expected str")),
+            })
+            .collect::<ApiResult<_>>()?,
+        Some(_) => return Err(ApiError::bad_request("storage is not a dict")),
+        None => return Err(ApiError::missing("storage")),
+    };
+    app.store()
+        .bot_storage_put(who.user_id.0, &entries)
+        .await
+        .map_err(AppError::from)?;
+    Ok(params.success(json!({})))
+}
+
+/// DELETE /api/v1/bot_storage — `keys`: a JSON list (all when absent).
+pub async fn delete_bot_storage(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    require_bot(&who)?;
+    let keys: Vec<String> = match params.json_value("keys")? {
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(_) => return Err(ApiError::bad_request("keys is not a list")),
+        None => app
+            .store()
+            .bot_storage_get(who.user_id.0)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect(),
+    };
+    app.store()
+        .bot_storage_remove(who.user_id.0, &keys)
+        .await
+        .map_err(AppError::from)?;
+    Ok(params.success(json!({})))
+}

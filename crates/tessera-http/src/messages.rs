@@ -1,0 +1,408 @@
+//! `messages`, `messages/{id}`, `messages/{id}/reactions`, `messages/flags`.
+
+use crate::auth::{Caller, WebhookCaller, client_name};
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::users::path_id;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+use tessera_app::{Anchor, App, Destination, Fetch, NarrowTerm, Outgoing};
+
+/// Zulip's `extract_stream_indicator`: JSON int = id, JSON string or raw text = name.
+fn stream_destination(to: Option<String>, stream_id: Option<i64>) -> ApiResult<Destination> {
+    if let Some(id) = stream_id {
+        return Ok(Destination::Stream {
+            name: None,
+            id: Some(id),
+        });
+    }
+    let Some(to) = to else {
+        return Err(ApiError::bad_request("Missing channel"));
+    };
+    Ok(match serde_json::from_str::<Value>(&to) {
+        Ok(Value::Number(n)) => Destination::Stream {
+            name: None,
+            id: n.as_i64(),
+        },
+        Ok(Value::String(s)) => Destination::Stream {
+            name: Some(s),
+            id: None,
+        },
+        Ok(Value::Array(items)) => {
+            if items.len() != 1 {
+                return Err(ApiError::bad_request("Expected exactly one channel"));
+            }
+            match &items[0] {
+                Value::Number(n) => Destination::Stream {
+                    name: None,
+                    id: n.as_i64(),
+                },
+                Value::String(s) => Destination::Stream {
+                    name: Some(s.clone()),
+                    id: None,
+                },
+                _ => return Err(ApiError::bad_request("Invalid data type for channel")),
+            }
+        }
+        Ok(_) => return Err(ApiError::bad_request("Invalid data type for channel")),
+        Err(_) => Destination::Stream {
+            name: Some(to),
+            id: None,
+        },
+    })
+}
+
+/// Zulip's `extract_private_recipients`: a JSON list of emails or of ids, or comma text.
+fn direct_destination(to: Option<String>) -> ApiResult<Destination> {
+    let to = to.unwrap_or_default();
+    let items: Vec<Value> = match serde_json::from_str::<Value>(&to) {
+        Ok(Value::Array(a)) => a,
+        Ok(Value::String(s)) => s.split(',').map(|p| json!(p)).collect(),
+        Ok(Value::Number(n)) => vec![Value::Number(n)],
+        Ok(_) => return Err(ApiError::bad_request("Invalid data type for recipients")),
+        Err(_) => to.split(',').map(|p| json!(p)).collect(),
+    };
+    if items.iter().all(Value::is_number) && !items.is_empty() {
+        let mut ids: Vec<i64> = items.iter().filter_map(Value::as_i64).collect();
+        ids.dedup();
+        return Ok(Destination::DirectIds(ids));
+    }
+    if items.iter().all(Value::is_string) {
+        let mut emails: Vec<String> = items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        emails.dedup();
+        return Ok(Destination::DirectEmails(emails));
+    }
+    Err(ApiError::bad_request(
+        "Recipient lists may contain emails or user IDs, but not both.",
+    ))
+}
+
+/// POST /api/v1/messages (also /json) — send to a channel + topic or as a direct message.
+/// Incoming-webhook bots may use it.
+pub async fn post_messages(
+    State(app): State<App>,
+    WebhookCaller(who): WebhookCaller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let kind = params.required("type")?;
+    let to = params.optional("to");
+    let topic = params
+        .optional("topic")
+        .or_else(|| params.optional("subject"));
+    let content = params.required("content")?;
+    let stream_id = match params.optional("stream_id") {
+        Some(raw) => Some(
+            raw.trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request("Invalid stream_id"))?,
+        ),
+        None => None,
+    };
+    let read_by_sender = params.json_bool("read_by_sender")?;
+    let local_id = params.optional("local_id");
+    let queue_id = params.optional("queue_id");
+    let destination = match kind.as_str() {
+        "stream" | "channel" => stream_destination(to, stream_id)?,
+        "private" | "direct" => direct_destination(to)?,
+        _ => return Err(ApiError::bad_request("Invalid message type")),
+    };
+    let path = original_path_of(&uri);
+    let client = client_name(&headers, &path);
+    let id = app
+        .send_message(
+            &who,
+            Outgoing {
+                to: destination,
+                topic,
+                content,
+                read_by_sender: read_by_sender.unwrap_or(client == "website"),
+                client,
+                local_id,
+                sender_queue_id: queue_id,
+            },
+        )
+        .await?;
+    Ok(params.success(json!({ "id": id })))
+}
+
+fn original_path_of(uri: &axum::http::Uri) -> String {
+    uri.path().to_owned()
+}
+
+/// Parse Zulip's `narrow`: a list of `{operator, operand, negated}` or `[operator, operand]`.
+pub fn parse_narrow(raw: Option<Value>) -> ApiResult<Vec<NarrowTerm>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(items) = raw else {
+        return Err(ApiError::bad_request("narrow is not a list"));
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::Array(pair) if pair.len() == 2 && pair[0].is_string() => Ok(NarrowTerm {
+                operator: pair[0].as_str().unwrap_or("").to_owned(),
+                operand: pair[1].clone(),
+                negated: false,
+            }),
+            Value::Object(map) => {
+                let operator = map
+                    .get("operator")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ApiError::bad_request("narrow[operator] is missing"))?;
+                let operand = map
+                    .get("operand")
+                    .cloned()
+                    .ok_or_else(|| ApiError::bad_request("narrow[operand] is missing"))?;
+                Ok(NarrowTerm {
+                    operator: operator.to_owned(),
+                    operand,
+                    negated: map.get("negated").and_then(Value::as_bool).unwrap_or(false),
+                })
+            }
+            _ => Err(ApiError::bad_request("element is not a dictionary")),
+        })
+        .collect()
+}
+
+fn non_negative(params: &mut Params, name: &str) -> ApiResult<i64> {
+    let raw = params.required(name)?;
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| ApiError::bad_request(format!("Invalid {name}")))
+}
+
+/// GET /api/v1/messages (also /json) — a range of messages around an anchor, in a narrow.
+pub async fn get_messages(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let use_first_unread = params
+        .json_bool("use_first_unread_anchor")?
+        .unwrap_or(false);
+    let anchor = match params.optional("anchor") {
+        Some(a) => match a.trim().trim_matches('"') {
+            "newest" => Anchor::Newest,
+            "oldest" => Anchor::Oldest,
+            "first_unread" => Anchor::FirstUnread,
+            n => Anchor::Id(
+                n.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request("Invalid anchor"))?,
+            ),
+        },
+        None if use_first_unread => Anchor::FirstUnread,
+        None => return Err(ApiError::missing("anchor").with_msg("Missing 'anchor' argument.")),
+    };
+    let num_before = non_negative(&mut params, "num_before")?;
+    let num_after = non_negative(&mut params, "num_after")?;
+    let fetch = Fetch {
+        anchor,
+        num_before,
+        num_after,
+        include_anchor: params.json_bool("include_anchor")?.unwrap_or(true),
+        narrow: parse_narrow(params.json_value("narrow")?)?,
+        apply_markdown: params.json_bool("apply_markdown")?.unwrap_or(true),
+        client_gravatar: params.json_bool("client_gravatar")?.unwrap_or(false),
+    };
+    let data = app.fetch_messages(&who, fetch).await?;
+    Ok(params.success(data))
+}
+
+/// GET /api/v1/messages/{message_id} (also /json) — one message, with its Markdown source.
+pub async fn get_message(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    let apply_markdown = params.json_bool("apply_markdown")?.unwrap_or(true);
+    let fetch = Fetch {
+        anchor: Anchor::Id(id),
+        num_before: 0,
+        num_after: 0,
+        include_anchor: true,
+        narrow: vec![NarrowTerm {
+            operator: "id".into(),
+            operand: json!(id),
+            negated: false,
+        }],
+        apply_markdown,
+        client_gravatar: false,
+    };
+    let data = app.fetch_messages(&who, fetch).await?;
+    let message = data["messages"]
+        .as_array()
+        .and_then(|m| m.first())
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("Invalid message(s)"))?;
+    let raw = app
+        .fetch_messages(
+            &who,
+            Fetch {
+                anchor: Anchor::Id(id),
+                num_before: 0,
+                num_after: 0,
+                include_anchor: true,
+                narrow: vec![NarrowTerm {
+                    operator: "id".into(),
+                    operand: json!(id),
+                    negated: false,
+                }],
+                apply_markdown: false,
+                client_gravatar: false,
+            },
+        )
+        .await?;
+    let raw_content = raw["messages"][0]["content"].clone();
+    Ok(params.success(json!({ "raw_content": raw_content, "message": message })))
+}
+
+/// PATCH /api/v1/messages/{message_id} (also /json) — edit content and/or topic.
+pub async fn patch_message(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    let _ = params.optional("message_id");
+    let content = params.optional("content");
+    let topic = params
+        .optional("topic")
+        .or_else(|| params.optional("subject"));
+    let propagate_mode = params
+        .optional("propagate_mode")
+        .unwrap_or_else(|| "change_one".into());
+    let _ = params.json_bool("send_notification_to_old_thread")?;
+    let _ = params.json_bool("send_notification_to_new_thread")?;
+    app.edit_message(&who, id, content, topic, propagate_mode.trim_matches('"'))
+        .await?;
+    Ok(params.success(json!({})))
+}
+
+/// DELETE /api/v1/messages/{message_id} (also /json).
+pub async fn delete_message(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    app.delete_message(&who, id).await?;
+    Ok(params.success(json!({})))
+}
+
+async fn reaction(
+    app: App,
+    who: tessera_app::Principal,
+    id: String,
+    mut params: Params,
+    add: bool,
+) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    let _ = params.optional("message_id");
+    let name = params.optional("emoji_name");
+    let code = params.optional("emoji_code");
+    let kind = params.optional("reaction_type");
+    app.react(&who, id, name, code, kind, add).await?;
+    Ok(params.success(json!({})))
+}
+
+/// POST /api/v1/messages/{message_id}/reactions (also /json) — add an emoji reaction.
+pub async fn post_reaction(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    reaction(app, who, id, params, true).await
+}
+
+/// DELETE /api/v1/messages/{message_id}/reactions (also /json) — remove one.
+pub async fn delete_reaction(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    reaction(app, who, id, params, false).await
+}
+
+/// POST /api/v1/messages/flags (also /json) — add or remove `read`/`starred`.
+pub async fn post_flags(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let ids: Vec<i64> = match params.json_value("messages")? {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
+        Some(_) => return Err(ApiError::bad_request("messages is not a list")),
+        None => return Err(ApiError::missing("messages")),
+    };
+    let op = params.required("op")?;
+    let flag = params.required("flag")?;
+    let add = match op.as_str() {
+        "add" => true,
+        "remove" => false,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid message flag operation: '{other}'"
+            )));
+        }
+    };
+    let changed = app.update_flags(&who, &ids, &flag, add).await?;
+    Ok(params.success(json!({ "messages": changed })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipients() {
+        assert!(
+            matches!(direct_destination(Some(r#"["a@x.co", "b@x.co"]"#.into())), Ok(Destination::DirectEmails(e)) if e.len() == 2)
+        );
+        assert!(
+            matches!(direct_destination(Some("[11, 10]".into())), Ok(Destination::DirectIds(i)) if i == vec![11, 10])
+        );
+        assert!(
+            matches!(direct_destination(Some("a@x.co,b@x.co".into())), Ok(Destination::DirectEmails(e)) if e.len() == 2)
+        );
+        assert!(direct_destination(Some(r#"["a@x.co", 3]"#.into())).is_err());
+        assert!(
+            matches!(stream_destination(Some("general".into()), None), Ok(Destination::Stream { name: Some(n), .. }) if n == "general")
+        );
+        assert!(matches!(
+            stream_destination(Some("17".into()), None),
+            Ok(Destination::Stream { id: Some(17), .. })
+        ));
+        assert!(
+            matches!(stream_destination(Some("\"17\"".into()), None), Ok(Destination::Stream { name: Some(n), .. }) if n == "17")
+        );
+    }
+
+    #[test]
+    fn narrows() {
+        let n = parse_narrow(Some(
+            json!([["stream", "general"], {"operator": "topic", "operand": "t", "negated": false}]),
+        ))
+        .unwrap_or_default();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].operator, "stream");
+        assert!(parse_narrow(Some(json!("x"))).is_err());
+    }
+}

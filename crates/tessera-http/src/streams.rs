@@ -1,0 +1,205 @@
+//! `streams`, `users/me/subscriptions`, `get_stream_id`.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use tessera_app::{App, SubscribeRequest};
+
+/// GET /api/v1/streams (also /json) — channels the caller can see.
+pub async fn get_streams(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let include_public = params.json_bool("include_public")?.unwrap_or(true);
+    let include_subscribed = params.json_bool("include_subscribed")?.unwrap_or(true);
+    let all = params
+        .json_bool("include_all")?
+        .or(params.json_bool("include_all_active")?)
+        .unwrap_or(false);
+    let _ = params.json_bool("include_default")?;
+    let _ = params.json_bool("exclude_archived")?;
+    let _ = params.json_bool("include_web_public")?;
+    let streams = if all && who.role.is_admin() {
+        app.store()
+            .streams_in_realm(who.realm_id)
+            .await
+            .map_err(tessera_app::AppError::from)?
+    } else {
+        app.visible_streams(&who, include_public, include_subscribed)
+            .await?
+    };
+    let list: Vec<Value> = streams.iter().map(|s| app.stream_dict(s)).collect();
+    Ok(params.success(json!({ "streams": list })))
+}
+
+/// GET /api/v1/get_stream_id?stream=NAME (also /json).
+pub async fn get_stream_id(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let name = params.required("stream")?;
+    let stream = app
+        .store()
+        .stream_by_name(who.realm_id, name.trim())
+        .await
+        .map_err(tessera_app::AppError::from)?;
+    match stream {
+        Some(s) if app.can_access_stream(&who, &s).await? => {
+            Ok(params.success(json!({ "stream_id": s.id })))
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid channel name '{}'",
+            name.trim()
+        ))),
+    }
+}
+
+/// GET /api/v1/users/me/subscriptions (also /json).
+pub async fn get_subscriptions(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let include_subscribers = params.json_bool("include_subscribers")?.unwrap_or(false);
+    let subs = app
+        .store()
+        .subscriptions_of(who.user_id.0)
+        .await
+        .map_err(tessera_app::AppError::from)?;
+    let mut list = Vec::new();
+    for s in subs.iter().filter(|s| s.active) {
+        let subscribers = if include_subscribers {
+            Some(
+                app.store()
+                    .subscriber_ids(s.stream.id)
+                    .await
+                    .map_err(tessera_app::AppError::from)?,
+            )
+        } else {
+            None
+        };
+        list.push(app.subscription_dict(s, subscribers));
+    }
+    Ok(params.success(json!({ "subscriptions": list })))
+}
+
+/// Principals as Zulip takes them: a JSON list of emails or of user ids.
+async fn principals(app: &App, realm_id: i64, raw: Option<Value>) -> ApiResult<Option<Vec<i64>>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let Value::Array(items) = raw else {
+        return Err(ApiError::bad_request("principals is not a list"));
+    };
+    let mut ids = Vec::new();
+    for item in items {
+        match item {
+            Value::Number(n) => ids.push(
+                n.as_i64()
+                    .ok_or_else(|| ApiError::bad_request("No such user"))?,
+            ),
+            Value::String(email) => {
+                let user = app
+                    .store()
+                    .user_by_email(realm_id, email.trim())
+                    .await
+                    .map_err(tessera_app::AppError::from)?
+                    .ok_or_else(|| ApiError::bad_request("No such user"))?;
+                ids.push(user.id);
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "principals is not a list of strings or integers",
+                ));
+            }
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// POST /api/v1/users/me/subscriptions (also /json) — subscribe (creating missing channels).
+pub async fn post_subscriptions(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let subs = match params.json_value("subscriptions")? {
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(ApiError::bad_request("subscriptions is not a list")),
+        None => return Err(ApiError::missing("subscriptions")),
+    };
+    let mut names = Vec::new();
+    for s in subs {
+        match s {
+            Value::Object(m) => {
+                let name = m
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ApiError::bad_request("subscriptions[0] is missing name"))?;
+                let description = m.get("description").and_then(Value::as_str).unwrap_or("");
+                names.push((name.to_owned(), description.replace('\n', " ")));
+            }
+            Value::String(name) => names.push((name, String::new())),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "subscriptions is not a list of objects",
+                ));
+            }
+        }
+    }
+    let principals = principals(&app, who.realm_id, params.json_value("principals")?).await?;
+    let req = SubscribeRequest {
+        names,
+        principals,
+        invite_only: params.json_bool("invite_only")?.unwrap_or(false),
+        authorization_errors_fatal: params
+            .json_bool("authorization_errors_fatal")?
+            .unwrap_or(true),
+    };
+    let _ = params.json_bool("announce")?;
+    let fatal = req.authorization_errors_fatal;
+    let result = app.subscribe(&who, req).await?;
+    let as_map = |list: &[(i64, Vec<String>)]| {
+        let mut m = Map::new();
+        for (id, names) in list {
+            m.insert(id.to_string(), json!(names));
+        }
+        Value::Object(m)
+    };
+    let mut data = json!({
+        "subscribed": as_map(&result.subscribed),
+        "already_subscribed": as_map(&result.already_subscribed),
+    });
+    if !fatal {
+        if let Some(m) = data.as_object_mut() {
+            m.insert("unauthorized".into(), json!(result.unauthorized));
+        }
+    }
+    Ok(params.success(data))
+}
+
+/// DELETE /api/v1/users/me/subscriptions (also /json) — unsubscribe.
+pub async fn delete_subscriptions(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let names: Vec<String> = match params.json_value("subscriptions")? {
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                Value::Object(m) => m.get("name").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            })
+            .collect(),
+        Some(_) => return Err(ApiError::bad_request("subscriptions is not a list")),
+        None => return Err(ApiError::missing("subscriptions")),
+    };
+    let principals = principals(&app, who.realm_id, params.json_value("principals")?).await?;
+    let (removed, not_removed) = app.unsubscribe(&who, &names, principals).await?;
+    Ok(params.success(json!({ "removed": removed, "not_removed": not_removed })))
+}

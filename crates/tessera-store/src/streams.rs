@@ -1,0 +1,230 @@
+//! Channels (Zulip's streams) and subscriptions.
+
+use crate::{Result, Store, StoreError, with_pool};
+
+/// One channel.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StreamRow {
+    pub id: i64,
+    pub realm_id: i64,
+    pub name: String,
+    pub description: String,
+    pub invite_only: bool,
+    pub is_default: bool,
+    pub creator_id: Option<i64>,
+    pub date_created: i64,
+}
+
+/// One subscription, with its channel.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub user_id: i64,
+    pub active: bool,
+    pub color: String,
+    #[sqlx(flatten)]
+    pub stream: StreamRow,
+}
+
+const STREAM_COLS: &str = "s.id, s.realm_id, s.name, s.description, s.invite_only, s.is_default, s.creator_id, s.date_created";
+
+impl Store {
+    /// Create a channel; `Conflict` if the name is taken in the realm (case-insensitively).
+    pub async fn create_stream(
+        &self,
+        realm_id: i64,
+        name: &str,
+        description: &str,
+        invite_only: bool,
+        is_default: bool,
+        creator_id: Option<i64>,
+        now: i64,
+    ) -> Result<StreamRow> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, StreamRow>(
+                "INSERT INTO streams (realm_id, name, name_lower, description, invite_only, is_default, creator_id, date_created) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 RETURNING id, realm_id, name, description, invite_only, is_default, creator_id, date_created",
+            )
+            .bind(realm_id)
+            .bind(name)
+            .bind(name.to_lowercase())
+            .bind(description)
+            .bind(invite_only)
+            .bind(is_default)
+            .bind(creator_id)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// A channel of a realm by name (case-insensitive).
+    pub async fn stream_by_name(&self, realm_id: i64, name: &str) -> Result<Option<StreamRow>> {
+        let sql = format!(
+            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 AND s.name_lower = $2"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, StreamRow>(&sql)
+                .bind(realm_id)
+                .bind(name.to_lowercase())
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// A channel by id (any realm; callers check the realm).
+    pub async fn stream_by_id(&self, id: i64) -> Result<Option<StreamRow>> {
+        let sql = format!("SELECT {STREAM_COLS} FROM streams s WHERE s.id = $1");
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, StreamRow>(&sql).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// Every channel of a realm, by name.
+    pub async fn streams_in_realm(&self, realm_id: i64) -> Result<Vec<StreamRow>> {
+        let sql = format!(
+            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 ORDER BY s.name_lower"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, StreamRow>(&sql).bind(realm_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// A user's subscriptions (active and past), by channel name.
+    pub async fn subscriptions_of(&self, user_id: i64) -> Result<Vec<SubscriptionRow>> {
+        let sql = format!(
+            "SELECT sub.user_id, sub.active, sub.color, {STREAM_COLS} FROM subscriptions sub \
+             JOIN streams s ON s.id = sub.stream_id WHERE sub.user_id = $1 ORDER BY s.name_lower"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, SubscriptionRow>(&sql).bind(user_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// The active subscribers of a channel (user ids, ascending).
+    pub async fn subscriber_ids(&self, stream_id: i64) -> Result<Vec<i64>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, (i64,)>(
+                "SELECT sub.user_id FROM subscriptions sub JOIN users u ON u.id = sub.user_id \
+                 WHERE sub.stream_id = $1 AND sub.active AND u.is_active ORDER BY sub.user_id",
+            )
+            .bind(stream_id)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect()
+        }))
+    }
+
+    /// Whether the user has an active subscription to the channel.
+    pub async fn is_subscribed(&self, user_id: i64, stream_id: i64) -> Result<bool> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, (i64,)>(
+                "SELECT user_id FROM subscriptions WHERE user_id = $1 AND stream_id = $2 AND active",
+            )
+            .bind(user_id)
+            .bind(stream_id)
+            .fetch_optional(pool)
+            .await?
+            .is_some()
+        }))
+    }
+
+    /// Subscribe (or re-activate). Returns `false` if already actively subscribed. `color` is
+    /// used for a first subscription; a returning subscriber keeps their colour.
+    pub async fn subscribe(&self, user_id: i64, stream_id: i64, color: &str) -> Result<bool> {
+        let n = with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO subscriptions (user_id, stream_id, active, color) VALUES ($1, $2, TRUE, $3) \
+                 ON CONFLICT (user_id, stream_id) DO UPDATE SET active = TRUE \
+                 WHERE subscriptions.active = FALSE",
+            )
+            .bind(user_id)
+            .bind(stream_id)
+            .bind(color)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Unsubscribe; `false` if there was no active subscription.
+    pub async fn unsubscribe(&self, user_id: i64, stream_id: i64) -> Result<bool> {
+        let n = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE subscriptions SET active = FALSE WHERE user_id = $1 AND stream_id = $2 AND active",
+            )
+            .bind(user_id)
+            .bind(stream_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// How many subscriptions (ever) a user has: picks the next colour.
+    pub async fn subscription_count(&self, user_id: i64) -> Result<i64> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM subscriptions WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(pool)
+                .await?
+                .0
+        }))
+    }
+
+    /// The realm's default channels.
+    pub async fn default_streams(&self, realm_id: i64) -> Result<Vec<StreamRow>> {
+        let sql = format!(
+            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 AND s.is_default ORDER BY s.name_lower"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, StreamRow>(&sql).bind(realm_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// Find or create the DM conversation with exactly these members; returns its id.
+    pub async fn dm_group(&self, realm_id: i64, members: &[i64]) -> Result<i64> {
+        let mut ids = members.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let key = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO dm_groups (realm_id, members_key) VALUES ($1, $2) \
+                 ON CONFLICT (realm_id, members_key) DO NOTHING",
+            )
+            .bind(realm_id)
+            .bind(&key)
+            .execute(pool)
+            .await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "SELECT id FROM dm_groups WHERE realm_id = $1 AND members_key = $2",
+            )
+            .bind(realm_id)
+            .bind(&key)
+            .fetch_one(pool)
+            .await?;
+            Ok(id)
+        })
+    }
+
+    /// The members of a DM conversation.
+    pub async fn dm_group_members(&self, id: i64) -> Result<Vec<i64>> {
+        let key: Option<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT members_key FROM dm_groups WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let (key,) = key.ok_or(StoreError::NotFound)?;
+        Ok(key.split(',').filter_map(|s| s.parse().ok()).collect())
+    }
+}
