@@ -39,7 +39,7 @@ pub enum AppError {
     Coded {
         code: &'static str,
         msg: String,
-        field: Option<(&'static str, serde_json::Value)>,
+        field: Option<Box<(&'static str, serde_json::Value)>>,
     },
     /// An event queue that does not exist (any more): `BAD_EVENT_QUEUE_ID`.
     #[error("Bad event queue id: {0}")]

@@ -137,11 +137,11 @@ impl EventQueue {
             return;
         }
         let mut message = m.message.clone();
-        if let Some(map) = message.as_object_mut() {
-            if !self.options.apply_markdown {
-                map.insert("content".into(), json!(m.raw_content));
-                map.insert("content_type".into(), json!("text/x-markdown"));
-            }
+        if let Some(map) = message.as_object_mut()
+            && !self.options.apply_markdown
+        {
+            map.insert("content".into(), json!(m.raw_content));
+            map.insert("content_type".into(), json!("text/x-markdown"));
         }
         self.push(json!({"type": "message", "message": message, "flags": flags}));
     }

@@ -110,7 +110,7 @@ fn narrow_error(desc: impl Into<String>) -> AppError {
     AppError::Coded {
         code: "BAD_NARROW",
         msg: format!("Invalid narrow operator: {desc}"),
-        field: Some(("desc", json!(desc))),
+        field: Some(Box::new(("desc", json!(desc)))),
     }
 }
 
@@ -212,9 +212,9 @@ impl App {
             .unwrap_or(&unknown);
         let realm = self.store().realm_by_id(row.realm_id).await?;
         let (display_recipient, kind, stream_id) = if row.recipient_type == RECIPIENT_STREAM {
-            if !streams.contains_key(&row.recipient_id) {
-                let s = self.store().stream_by_id(row.recipient_id).await?;
-                streams.insert(row.recipient_id, s);
+            if let std::collections::hash_map::Entry::Vacant(slot) = streams.entry(row.recipient_id)
+            {
+                slot.insert(self.store().stream_by_id(row.recipient_id).await?);
             }
             let name = streams
                 .get(&row.recipient_id)
@@ -692,12 +692,12 @@ impl App {
         if row.has_user_message {
             return Ok(row);
         }
-        if row.recipient_type == RECIPIENT_STREAM {
-            if let Some(s) = self.store().stream_by_id(row.recipient_id).await? {
-                if !s.invite_only && self.can_access_stream(who, &s).await? {
-                    return Ok(row);
-                }
-            }
+        if row.recipient_type == RECIPIENT_STREAM
+            && let Some(s) = self.store().stream_by_id(row.recipient_id).await?
+            && !s.invite_only
+            && self.can_access_stream(who, &s).await?
+        {
+            return Ok(row);
         }
         Err(AppError::bad("Invalid message(s)"))
     }

@@ -6,7 +6,7 @@ use crate::events::Notice;
 use crate::{App, AppError, Result};
 use serde_json::{Value, json};
 use tessera_core::Role;
-use tessera_store::{StoreError, StreamRow, SubscriptionRow, UserRow};
+use tessera_store::{NewStream, StoreError, StreamRow, SubscriptionRow, UserRow};
 
 /// Zulip's `STREAM_ASSIGNMENT_COLORS`, in order.
 pub const STREAM_COLORS: [&str; 24] = [
@@ -149,7 +149,7 @@ impl App {
                 .ok_or_else(|| AppError::Coded {
                     code: "STREAM_DOES_NOT_EXIST",
                     msg: format!("Channel with ID '{id}' does not exist"),
-                    field: Some(("stream_id", json!(id))),
+                    field: Some(Box::new(("stream_id", json!(id)))),
                 })?,
             (None, Some(name)) => {
                 let name = check_stream_name(name).map_err(AppError::bad)?;
@@ -159,7 +159,7 @@ impl App {
                     .ok_or_else(|| AppError::Coded {
                         code: "STREAM_DOES_NOT_EXIST",
                         msg: format!("Channel '{}' does not exist", html_escape(&name)),
-                        field: Some(("stream", json!(name))),
+                        field: Some(Box::new(("stream", json!(name)))),
                     })?
             }
             (None, None) => return Err(AppError::bad("Missing channel")),
@@ -269,15 +269,15 @@ impl App {
                 }
                 None => match self
                     .store()
-                    .create_stream(
-                        who.realm_id,
-                        &name,
-                        description.trim(),
-                        req.invite_only,
-                        false,
-                        Some(who.user_id.0),
-                        self.now(),
-                    )
+                    .create_stream(&NewStream {
+                        realm_id: who.realm_id,
+                        name: &name,
+                        description: description.trim(),
+                        invite_only: req.invite_only,
+                        is_default: false,
+                        creator_id: Some(who.user_id.0),
+                        now: self.now(),
+                    })
                     .await
                 {
                     Ok(s) => {
@@ -402,15 +402,15 @@ impl App {
         }
         match self
             .store()
-            .create_stream(
+            .create_stream(&NewStream {
                 realm_id,
-                DEFAULT_STREAM,
-                "Everyone is added to this channel by default. Welcome! :octopus:",
-                false,
-                true,
-                None,
-                self.now(),
-            )
+                name: DEFAULT_STREAM,
+                description: "Everyone is added to this channel by default. Welcome! :octopus:",
+                invite_only: false,
+                is_default: true,
+                creator_id: None,
+                now: self.now(),
+            })
             .await
         {
             Ok(s) => Ok(vec![s]),

@@ -74,7 +74,7 @@ impl App {
                 field,
                 ..
             }) => {
-                let what = match field {
+                let what = match field.map(|f| *f) {
                     Some((_, Value::String(name))) => format!(
                         "Your bot `{}` tried to send a message to channel #**{name}**, but that channel does not exist. Click [here](#channels/new) to create it.",
                         bot.email

@@ -120,12 +120,13 @@ fn restore(text: &str, mentions: &[Mention]) -> String {
     out
 }
 
+/// Finds an active user by full name (and id, when the mention gives one):
+/// `(user_id, full_name)`.
+pub type MentionResolver<'a> = dyn Fn(&str, Option<i64>) -> Option<(i64, String)> + 'a;
+
 /// Render `content`. `resolve(name, id)` finds an active user of the realm by full name
 /// (and id, when given): `(user_id, full_name)`.
-pub fn render(
-    content: &str,
-    resolve: &dyn Fn(&str, Option<i64>) -> Option<(i64, String)>,
-) -> Rendered {
+pub fn render(content: &str, resolve: &MentionResolver<'_>) -> Rendered {
     let (prepared, mentions) = extract_mentions(content);
     let mut found = Rendered::default();
     let mut events: Vec<Event<'_>> = Vec::new();

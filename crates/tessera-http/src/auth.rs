@@ -114,7 +114,7 @@ pub struct RateLimitSlot(pub std::sync::Arc<std::sync::Mutex<Option<tessera_app:
 
 /// Count the request against the caller's `api_by_user` limit (Zulip's
 /// `RateLimitedUser`): 429 `RATE_LIMIT_HIT` when over.
-fn rate_limit(parts: &Parts, app: &App, principal: &Principal) -> Result<(), Response> {
+fn rate_limit(parts: &Parts, app: &App, principal: &Principal) -> Result<(), ApiError> {
     let (info, limited) = match app.hit_api_rate_limit(principal.user_id.0) {
         Ok(info) => (info, false),
         Err(info) => (info, true),
@@ -125,8 +125,7 @@ fn rate_limit(parts: &Parts, app: &App, principal: &Principal) -> Result<(), Res
     if limited {
         return Err(ApiError::from(AppError::RateLimited {
             retry_after: info.reset_after,
-        })
-        .into_response());
+        }));
     }
     Ok(())
 }
@@ -145,7 +144,7 @@ async fn authenticate(
         let principal = basic_principal(app, &sub, value.as_bytes(), allow_webhook)
             .await
             .map_err(IntoResponse::into_response)?;
-        rate_limit(parts, app, &principal)?;
+        rate_limit(parts, app, &principal).map_err(IntoResponse::into_response)?;
         return Ok(principal);
     }
     // `/json`: the web session (Zulip's `authenticated_json_view`, wrapped in
@@ -175,7 +174,7 @@ async fn authenticate(
     {
         return Err(ApiError::bad_request("Webhook bots can only access webhooks").into_response());
     }
-    rate_limit(parts, app, &session.principal)?;
+    rate_limit(parts, app, &session.principal).map_err(IntoResponse::into_response)?;
     parts.extensions.insert(session.clone());
     Ok(session.principal)
 }

@@ -126,7 +126,7 @@ impl From<AppError> for ApiError {
             AppError::BadRequest(m) => ApiError::bad_request(m),
             AppError::Coded { code, msg, field } => {
                 let e = ApiError::new(S::BAD_REQUEST, code, msg);
-                match field {
+                match field.map(|f| *f) {
                     Some((k, v)) => e.with(k, v),
                     None => e,
                 }

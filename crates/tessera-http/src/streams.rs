@@ -173,10 +173,8 @@ pub async fn post_subscriptions(
         "subscribed": as_map(&result.subscribed),
         "already_subscribed": as_map(&result.already_subscribed),
     });
-    if !fatal {
-        if let Some(m) = data.as_object_mut() {
-            m.insert("unauthorized".into(), json!(result.unauthorized));
-        }
+    if !fatal && let Some(m) = data.as_object_mut() {
+        m.insert("unauthorized".into(), json!(result.unauthorized));
     }
     Ok(params.success(data))
 }

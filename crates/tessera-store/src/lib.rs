@@ -29,7 +29,7 @@ pub use messages::{
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;
 pub use sessions::{SessionOrigin, SessionRow};
-pub use streams::{StreamRow, SubscriptionRow};
+pub use streams::{NewStream, StreamRow, SubscriptionRow};
 pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -25,34 +25,37 @@ pub struct SubscriptionRow {
     pub stream: StreamRow,
 }
 
+/// A channel to create.
+#[derive(Debug, Clone)]
+pub struct NewStream<'a> {
+    pub realm_id: i64,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub invite_only: bool,
+    pub is_default: bool,
+    pub creator_id: Option<i64>,
+    pub now: i64,
+}
+
 const STREAM_COLS: &str = "s.id, s.realm_id, s.name, s.description, s.invite_only, s.is_default, s.creator_id, s.date_created";
 
 impl Store {
     /// Create a channel; `Conflict` if the name is taken in the realm (case-insensitively).
-    pub async fn create_stream(
-        &self,
-        realm_id: i64,
-        name: &str,
-        description: &str,
-        invite_only: bool,
-        is_default: bool,
-        creator_id: Option<i64>,
-        now: i64,
-    ) -> Result<StreamRow> {
+    pub async fn create_stream(&self, new: &NewStream<'_>) -> Result<StreamRow> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, StreamRow>(
                 "INSERT INTO streams (realm_id, name, name_lower, description, invite_only, is_default, creator_id, date_created) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  RETURNING id, realm_id, name, description, invite_only, is_default, creator_id, date_created",
             )
-            .bind(realm_id)
-            .bind(name)
-            .bind(name.to_lowercase())
-            .bind(description)
-            .bind(invite_only)
-            .bind(is_default)
-            .bind(creator_id)
-            .bind(now)
+            .bind(new.realm_id)
+            .bind(new.name)
+            .bind(new.name.to_lowercase())
+            .bind(new.description)
+            .bind(new.invite_only)
+            .bind(new.is_default)
+            .bind(new.creator_id)
+            .bind(new.now)
             .fetch_one(pool)
             .await?
         }))

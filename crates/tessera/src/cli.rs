@@ -82,6 +82,9 @@ pub struct ServeArgs {
     /// Failed fetch_api_key attempts allowed per client IP per 10 minutes.
     #[arg(long, env = "TESSERA_AUTH_FAILURES_PER_IP", default_value_t = 100)]
     pub auth_failures_per_ip: u32,
+    /// Authenticated API requests allowed per user per minute (Zulip's `api_by_user`).
+    #[arg(long, env = "TESSERA_API_RATE_LIMIT", default_value_t = 200)]
+    pub api_rate_limit: u32,
     /// Send email through this SMTP server (`smtp://user:pass@host:587`, `smtps://host:465`);
     /// without it, email is written to DATA_DIR/outbox (listed at /emails/ with --development).
     #[arg(long, env = "TESSERA_SMTP_URL")]

@@ -189,6 +189,7 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     let app = open_with(args, Some(site), |config| {
         config.development = serve.development;
         config.auth_failures_by_ip = (600, serve.auth_failures_per_ip);
+        config.api_by_user = (60, serve.api_rate_limit.max(1));
         if let Some(url) = &serve.smtp_url {
             config.mail.transport = tessera_app::MailTransport::Smtp(url.clone());
         }
@@ -237,6 +238,15 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             if let Err(e) = pruner.store().prune_sessions(pruner.now()).await {
                 tracing::warn!(error = %e, "pruning expired sessions failed");
             }
+        }
+    });
+    // Idle event queues expire after 10 minutes; sweep every minute, as Zulip does.
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            sweeper.events().gc(sweeper.now());
         }
     });
     let listener = tokio::net::TcpListener::bind(&serve.listen)
