@@ -252,10 +252,17 @@ impl App {
                 .map(|u| u.id)
                 .collect();
             self.events().publish(crate::Notice::plain(
-                everyone,
+                everyone.clone(),
                 serde_json::json!({"type": "realm_user", "op": "update",
                                    "person": {"user_id": user.id, "is_active": active}}),
             ));
+            if user.is_bot {
+                self.events().publish(crate::Notice::plain(
+                    everyone,
+                    serde_json::json!({"type": "realm_bot", "op": "update",
+                                       "bot": {"user_id": user.id, "is_active": active}}),
+                ));
+            }
         }
         Ok(changed)
     }
