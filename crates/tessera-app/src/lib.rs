@@ -8,6 +8,7 @@ mod auth;
 mod bots;
 mod clock;
 mod config;
+mod devices;
 mod error;
 mod events;
 mod key_cache;
@@ -30,6 +31,7 @@ pub use auth::{AuthFailure, Principal};
 pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use devices::{Devices, USE_RECORD_INTERVAL_SECS, describe_user_agent};
 pub use error::{AppError, Result};
 pub use events::{EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions};
 pub use key_cache::KeyCache;
@@ -43,8 +45,10 @@ pub use register::RegisterRequest;
 pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
 pub use streams::{DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult};
 pub use tessera_store::{
-    AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store, UserRow,
+    ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
+    UserRow,
 };
+pub use users::iso_minutes;
 
 use std::sync::Arc;
 use tessera_core::ServerSecret;
@@ -67,6 +71,7 @@ struct Inner {
     events: EventHub,
     presence: presence::PresenceBook,
     http: reqwest::Client,
+    uses: devices::UseLog,
 }
 
 /// The Zulip version tessera speaks (decision D1).
@@ -102,6 +107,7 @@ impl App {
                     .timeout(std::time::Duration::from_secs(30))
                     .build()
                     .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
+                uses: devices::UseLog::default(),
             }),
         })
     }

@@ -160,6 +160,7 @@ impl App {
         token: &str,
         new_password1: &str,
         new_password2: &str,
+        regenerate_api_key: bool,
     ) -> Result<UserRow> {
         let user = self
             .check_reset_link(subdomain, uid, token)
@@ -194,6 +195,11 @@ impl App {
             .limits
             .auth_by_username
             .clear(&user.delivery_email);
+        if regenerate_api_key {
+            self.regenerate_api_key(&user, user.id).await?;
+            self.store().clear_api_clients(user.id).await?;
+            self.forget_client_uses(user.id);
+        }
         Ok(user)
     }
 }

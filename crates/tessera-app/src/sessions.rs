@@ -49,9 +49,24 @@ impl App {
         if user.is_bot {
             return Err(AppError::AuthenticationFailed);
         }
+        let client = format!(
+            "Web: {}",
+            crate::devices::describe_user_agent(origin.user_agent.as_deref().unwrap_or(""))
+        );
+        self.note_login(&user, &client, origin.ip.as_deref(), "web login")
+            .await?;
+        self.open_session(user, origin, SESSION_LIFETIME_SECS).await
+    }
+
+    /// Open a web session for `user`.
+    pub(crate) async fn open_session(
+        &self,
+        user: UserRow,
+        origin: &SessionOrigin,
+        max_age_secs: i64,
+    ) -> Result<NewSession> {
         let token = Token::generate();
         let now = self.now();
-        let max_age_secs = SESSION_LIFETIME_SECS;
         self.store()
             .create_session(
                 &self.session_digest(&token),
@@ -132,6 +147,7 @@ impl App {
         caller: &SessionCaller,
         old_password: &str,
         new_password: &str,
+        regenerate_api_key: bool,
     ) -> Result<()> {
         let user = self.user_row(caller.principal.user_id.0).await?;
         if new_password.is_empty() {
@@ -157,6 +173,13 @@ impl App {
             return Err(AppError::bad("New password is too weak!"));
         }
         self.replace_password(&user, new_password, user.id, Some(caller.session_id))
-            .await
+            .await?;
+        if regenerate_api_key {
+            // Logs out mobile devices and API clients (zulip#21636).
+            self.regenerate_api_key(&user, user.id).await?;
+            self.store().clear_api_clients(user.id).await?;
+            self.forget_client_uses(user.id);
+        }
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod email;
 pub mod emoji;
 pub mod ids;
 pub mod markdown;
+pub mod mobile_auth;
 pub mod names;
 pub mod password;
 pub mod role;

@@ -228,11 +228,63 @@
       if (!oldPw) return show(status, "Please enter your password.");
       if (!newPw) return show(status, "Please choose a new password.");
       try {
-        await api("PATCH", "/json/settings", { old_password: oldPw, new_password: newPw });
+        await api("PATCH", "/json/settings", {
+          old_password: oldPw,
+          new_password: newPw,
+          regenerate_api_key: JSON.stringify($("#change_password_regenerate").checked),
+        });
         closeDialog($("#change_password_modal"));
         flash($("#account_settings_status"), "Your password has been changed.");
       } catch (e) {
         show(status, e.message);
+      }
+    });
+  }
+
+  // ---- Account & privacy → devices ----------------------------------------------------
+  const devices = $("#devices_section");
+  if (devices) {
+    const status = $("#devices_status");
+    $$(".sign_out_session").forEach((btn) =>
+      btn.addEventListener("click", async () => {
+        const row = btn.closest("li");
+        try {
+          await api("DELETE", "/json/users/me/sessions/" + row.dataset.sessionId);
+          row.remove();
+          flash(status, "That session has been signed out.");
+        } catch (e) {
+          flash(status, "Failed: " + e.message);
+        }
+      })
+    );
+    const confirmBox = $("#logout_everywhere_confirm");
+    const error = $("#logout_everywhere_error");
+    $("#logout_everywhere_button").addEventListener("click", () => {
+      show(confirmBox);
+      hide(error);
+      $("#logout_everywhere_cancel").focus();
+    });
+    $("#logout_everywhere_cancel").addEventListener("click", () => {
+      hide(confirmBox);
+      $("#logout_everywhere_password").value = "";
+      $("#logout_everywhere_button").focus();
+    });
+    $("#logout_everywhere_do").addEventListener("click", async () => {
+      hide(error);
+      try {
+        await api("POST", "/json/users/me/logout_everywhere", { password: $("#logout_everywhere_password").value });
+        location.reload();
+      } catch (e) {
+        show(error, "Error: " + e.message);
+      }
+    });
+    $("#enable_login_emails").addEventListener("change", async (ev) => {
+      try {
+        await api("PATCH", "/json/settings", { enable_login_emails: JSON.stringify(ev.target.checked) });
+        flash(status, ev.target.checked ? "New-login emails are on." : "New-login emails are off.");
+      } catch (e) {
+        flash(status, "Failed: " + e.message);
+        ev.target.checked = !ev.target.checked;
       }
     });
   }

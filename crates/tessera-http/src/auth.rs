@@ -145,6 +145,9 @@ async fn authenticate(
             .await
             .map_err(IntoResponse::into_response)?;
         rate_limit(parts, app, &principal).map_err(IntoResponse::into_response)?;
+        let client = client_name(&parts.headers, &path);
+        app.note_client_use(principal.user_id.0, &client, client_ip(parts).as_deref())
+            .await;
         return Ok(principal);
     }
     // `/json`: the web session (Zulip's `authenticated_json_view`, wrapped in
@@ -175,6 +178,8 @@ async fn authenticate(
         return Err(ApiError::bad_request("Webhook bots can only access webhooks").into_response());
     }
     rate_limit(parts, app, &session.principal).map_err(IntoResponse::into_response)?;
+    app.note_session_use(session.session_id, client_ip(parts).as_deref())
+        .await;
     parts.extensions.insert(session.clone());
     Ok(session.principal)
 }

@@ -11,10 +11,11 @@ use axum::response::Response;
 use serde_json::json;
 use tessera_app::{App, AppError};
 
-/// The request's subdomain and client address.
+/// The request's subdomain, client address and Zulip client name.
 pub struct Origin {
     pub subdomain: String,
     pub ip: Option<String>,
+    pub client: String,
 }
 
 impl FromRequestParts<App> for Origin {
@@ -23,6 +24,7 @@ impl FromRequestParts<App> for Origin {
         Ok(Origin {
             subdomain: subdomain(app, parts),
             ip: client_ip(parts),
+            client: crate::auth::client_name(&parts.headers, parts.uri.path()),
         })
     }
 }
@@ -42,6 +44,9 @@ pub async fn post_fetch_api_key(
             &password,
             origin.ip.as_deref(),
         )
+        .await?;
+    let user = app.user_row(fetched.user_id).await?;
+    app.note_login(&user, &origin.client, origin.ip.as_deref(), "fetch_api_key")
         .await?;
     Ok(params.success(json!({
         "api_key": fetched.api_key.expose(),

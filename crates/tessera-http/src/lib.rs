@@ -181,6 +181,14 @@ fn json_only_routes() -> Router<App> {
             "/settings",
             patch(settings::patch_settings).fallback(only(&["PATCH"])),
         )
+        .route(
+            "/users/me/sessions/{session_id}",
+            axum::routing::delete(settings::delete_session).fallback(only(&["DELETE"])),
+        )
+        .route(
+            "/users/me/logout_everywhere",
+            post(settings::post_logout_everywhere).fallback(only(&["POST"])),
+        )
 }
 
 /// The web UI's pages (Zulip's paths).
@@ -199,6 +207,10 @@ fn web_routes() -> Router<App> {
             get(login::get_login)
                 .post(login::post_login)
                 .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/accounts/login/subdomain/{token}",
+            get(login::get_login_subdomain),
         )
         .route(
             "/accounts/logout/",

@@ -39,10 +39,44 @@ pub async fn patch_settings(
     mut params: Params,
 ) -> ApiResult<Response> {
     session.principal.require_human()?;
+    if let Some(enabled) = params.json_bool("enable_login_emails")? {
+        app.set_login_emails(&session.principal, enabled).await?;
+    }
     if let Some(new_password) = params.optional("new_password") {
         let old_password = params.optional("old_password").unwrap_or_default();
-        app.change_own_password(&session, &old_password, &new_password)
+        // tessera's own option (zulip#21636); Zulip's API never rotates the key here.
+        let regenerate = params.json_bool("regenerate_api_key")?.unwrap_or(false);
+        app.change_own_password(&session, &old_password, &new_password, regenerate)
             .await?;
     }
+    Ok(params.success(json!({})))
+}
+
+/// DELETE /json/users/me/sessions/{session_id} — sign out one of your web sessions
+/// (tessera's own, for the Devices section).
+pub async fn delete_session(
+    State(app): State<App>,
+    Session(session): Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let id = crate::users::path_id(&id)?;
+    app.sign_out_session(&session.principal, id).await?;
+    Ok(params.success(json!({})))
+}
+
+/// POST /json/users/me/logout_everywhere — "Log out everywhere" (tessera's own): a new API
+/// key (mobile devices and API clients are logged out, push registrations dropped) and every
+/// other web session ended. Needs the password, like revealing the key.
+pub async fn post_logout_everywhere(
+    State(app): State<App>,
+    Session(session): Session,
+    mut params: Params,
+) -> ApiResult<Response> {
+    session.principal.require_human()?;
+    let password = params.optional("password").unwrap_or_default();
+    app.reveal_own_api_key(&session.principal, &password)
+        .await?;
+    app.log_out_everywhere(&session).await?;
     Ok(params.success(json!({})))
 }

@@ -77,6 +77,10 @@ impl FromRequestParts<App> for Web {
             Some(c) => app.session_caller(&sub, c).await.ok().flatten(),
             None => None,
         };
+        if let Some(c) = &caller {
+            app.note_session_use(c.session_id, crate::auth::client_ip(parts).as_deref())
+                .await;
+        }
         let existing =
             cookie_value(&parts.headers, csrf_name).filter(|t| Token::parse(t).is_some());
         let (csrf_token, fresh_csrf) = match existing {

@@ -13,7 +13,16 @@ pub enum AuditEvent {
     UserFullNameChanged,
     UserApiKeyChanged,
     UserBotOwnerChanged,
+    UserSettingChanged,
     RealmCreated,
+    /// tessera's own: a web session signed in (extra: client, IP).
+    SessionStarted,
+    /// tessera's own: web sessions ended by the user (extra: how many, why).
+    SessionsEnded,
+    /// tessera's own: "Log out everywhere".
+    LoggedOutEverywhere,
+    /// tessera's own: an API key was fetched with a password or handed to an app.
+    ApiKeyFetched,
 }
 
 impl AuditEvent {
@@ -28,7 +37,12 @@ impl AuditEvent {
             AuditEvent::UserFullNameChanged => 124,
             AuditEvent::UserApiKeyChanged => 127,
             AuditEvent::UserBotOwnerChanged => 128,
+            AuditEvent::UserSettingChanged => 132,
             AuditEvent::RealmCreated => 215,
+            AuditEvent::SessionStarted => 9001,
+            AuditEvent::SessionsEnded => 9002,
+            AuditEvent::LoggedOutEverywhere => 9003,
+            AuditEvent::ApiKeyFetched => 9004,
         }
     }
 }

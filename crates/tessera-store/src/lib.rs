@@ -7,6 +7,7 @@
 //! Timestamps are `i64` microseconds since the Unix epoch.
 
 mod audit_log;
+mod devices;
 mod error;
 mod invalidations;
 mod messages;
@@ -20,6 +21,7 @@ pub mod testing;
 mod users;
 
 pub use audit_log::{AuditEvent, AuditRow};
+pub use devices::ApiClientRow;
 pub use error::StoreError;
 pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
 pub use messages::{

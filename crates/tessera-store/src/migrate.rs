@@ -26,11 +26,22 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_messaging.sql"),
         include_str!("../migrations/postgres/0003_messaging.sql"),
     ),
+    (
+        4,
+        "devices",
+        include_str!("../migrations/sqlite/0004_devices.sql"),
+        include_str!("../migrations/postgres/0004_devices.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
 #[cfg(test)]
-pub const MIGRATION_FILES: &[&str] = &["0001_init.sql", "0002_web.sql", "0003_messaging.sql"];
+pub const MIGRATION_FILES: &[&str] = &[
+    "0001_init.sql",
+    "0002_web.sql",
+    "0003_messaging.sql",
+    "0004_devices.sql",
+];
 
 fn migrator(postgres: bool) -> Migrator {
     let migrations = MIGRATIONS

@@ -26,6 +26,8 @@ pub struct UserRow {
     pub date_joined: i64,
     pub timezone: String,
     pub avatar_version: i64,
+    /// Send the new-login notice email.
+    pub enable_login_emails: bool,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -53,7 +55,7 @@ impl UserRow {
 
 const USER_COLUMNS: &str = "u.id, u.realm_id, u.email, u.delivery_email, u.full_name, u.role, \
     u.is_active, u.is_bot, u.bot_type, u.bot_owner_id, u.password_hash, u.api_key_digest, \
-    u.api_key_nonce, u.api_key_sealed, u.date_joined, u.timezone, u.avatar_version";
+    u.api_key_nonce, u.api_key_sealed, u.date_joined, u.timezone, u.avatar_version, u.enable_login_emails";
 
 /// What authentication needs about the owner of a key digest, in one indexed lookup.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -123,9 +123,11 @@ pub async fn post_reset_confirm(
     }
     let p1 = params.optional("new_password1").unwrap_or_default();
     let p2 = params.optional("new_password2").unwrap_or_default();
+    // The form's checkbox (checked by default): absent when the user unticked it.
+    let regenerate = params.optional("regenerate_api_key").is_some();
     match web
         .app
-        .complete_password_reset(&web.subdomain, &uid, &token, &p1, &p2)
+        .complete_password_reset(&web.subdomain, &uid, &token, &p1, &p2, regenerate)
         .await
     {
         Ok(_) => web.redirect("/accounts/password/done/"),

@@ -44,9 +44,30 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// One row of the Devices section.
+pub struct DeviceRow {
+    pub id: i64,
+    pub name: String,
+    pub detail: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub ip: String,
+    pub current: bool,
+}
+
+fn when(micros: i64) -> String {
+    tessera_app::iso_minutes(micros)
+        .replace('T', " ")
+        .replace("+00:00", " UTC")
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
+    mobile_devices: Vec<DeviceRow>,
+    api_clients: Vec<DeviceRow>,
+    web_sessions: Vec<DeviceRow>,
+    enable_login_emails: bool,
     c: Chrome,
     tab: &'static str,
     full_name: String,
@@ -120,7 +141,62 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
         }
         _ => (Vec::new(), "your"),
     };
+    let (mut mobile_devices, mut api_clients, mut web_sessions) =
+        (Vec::new(), Vec::new(), Vec::new());
+    if tab == "account-and-privacy" {
+        let devices = match web.app.devices_of(user.id).await {
+            Ok(d) => d,
+            Err(e) => return web.internal_error(&e.to_string()).await,
+        };
+        mobile_devices = devices
+            .push
+            .iter()
+            .map(|p| DeviceRow {
+                id: p.id,
+                name: if p.kind == 1 {
+                    "iOS device (APNs)".into()
+                } else {
+                    "Android device (FCM)".into()
+                },
+                detail: format!("token {}…", p.token.chars().take(8).collect::<String>()),
+                first_seen: String::new(),
+                last_seen: when(p.last_updated),
+                ip: String::new(),
+                current: false,
+            })
+            .collect();
+        api_clients = devices
+            .clients
+            .iter()
+            .map(|c| DeviceRow {
+                id: c.id,
+                name: c.client.clone(),
+                detail: String::new(),
+                first_seen: when(c.first_seen),
+                last_seen: when(c.last_seen),
+                ip: c.last_ip.clone().unwrap_or_default(),
+                current: false,
+            })
+            .collect();
+        web_sessions = devices
+            .sessions
+            .iter()
+            .map(|ses| DeviceRow {
+                id: ses.id,
+                name: tessera_app::describe_user_agent(ses.user_agent.as_deref().unwrap_or("")),
+                detail: String::new(),
+                first_seen: when(ses.created_at),
+                last_seen: when(ses.last_seen),
+                ip: ses.ip.clone().unwrap_or_default(),
+                current: ses.id == caller.session_id,
+            })
+            .collect();
+    }
     let page = SettingsPage {
+        mobile_devices,
+        api_clients,
+        web_sessions,
+        enable_login_emails: user.enable_login_emails,
         c: web.chrome().await,
         tab,
         full_name: user.full_name.clone(),

@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod bots;
+mod devices;
 mod dump;
 mod fetch_api_key;
 mod messages;

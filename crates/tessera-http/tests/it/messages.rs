@@ -912,40 +912,70 @@ both!(
     }
 );
 
-both!(outgoing_webhook_failures_reach_the_owner, |t: TestApp| async move {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let receiver = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, receiver).await });
-    let (_, key) = member(&t).await;
-    let me = (MEMBER, key.as_str());
-    let url = serde_json::to_string(&format!("http://{addr}/hook")).unwrap();
-    t.post("/api/v1/bots", Some(t.owner()), &[("full_name", "Broken"), ("short_name", "broken"), ("bot_type", "3"), ("payload_url", &url)])
+both!(
+    outgoing_webhook_failures_reach_the_owner,
+    |t: TestApp| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let receiver = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(|| async {
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom")
+            }),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, receiver).await });
+        let (_, key) = member(&t).await;
+        let me = (MEMBER, key.as_str());
+        let url = serde_json::to_string(&format!("http://{addr}/hook")).unwrap();
+        t.post(
+            "/api/v1/bots",
+            Some(t.owner()),
+            &[
+                ("full_name", "Broken"),
+                ("short_name", "broken"),
+                ("bot_type", "3"),
+                ("payload_url", &url),
+            ],
+        )
         .await
         .ok();
-    // The member's send succeeds at once, whatever the bot's endpoint does.
-    let r = t.post("/api/v1/messages", Some(me), &[("type", "stream"), ("to", "general"), ("topic", "t"), ("content", "@**Broken** hi")]).await;
-    r.ok();
-    let mut in_topic = false;
-    let mut to_owner = false;
-    for _ in 0..100 {
-        let got = messages(&t, t.owner(), "anchor=newest&num_before=5&num_after=0&apply_markdown=false").await;
-        for m in got["messages"].as_array().unwrap() {
-            let c = m["content"].as_str().unwrap_or("");
-            in_topic |= c == "Failure! Third party responded with 500" && m["type"] == "stream";
-            to_owner |= m["type"] == "private"
-                && c.contains("to your bot @_**Broken** triggered an outgoing webhook.")
-                && c.contains("The webhook got a response with status code *500*.");
+        // The member's send succeeds at once, whatever the bot's endpoint does.
+        let r = t
+            .post(
+                "/api/v1/messages",
+                Some(me),
+                &[
+                    ("type", "stream"),
+                    ("to", "general"),
+                    ("topic", "t"),
+                    ("content", "@**Broken** hi"),
+                ],
+            )
+            .await;
+        r.ok();
+        let mut in_topic = false;
+        let mut to_owner = false;
+        for _ in 0..100 {
+            let got = messages(
+                &t,
+                t.owner(),
+                "anchor=newest&num_before=5&num_after=0&apply_markdown=false",
+            )
+            .await;
+            for m in got["messages"].as_array().unwrap() {
+                let c = m["content"].as_str().unwrap_or("");
+                in_topic |= c == "Failure! Third party responded with 500" && m["type"] == "stream";
+                to_owner |= m["type"] == "private"
+                    && c.contains("to your bot @_**Broken** triggered an outgoing webhook.")
+                    && c.contains("The webhook got a response with status code *500*.");
+            }
+            if in_topic && to_owner {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        if in_topic && to_owner {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(in_topic, "failure shown in the conversation");
+        assert!(to_owner, "failure reported to the owner");
+        server.abort();
     }
-    assert!(in_topic, "failure shown in the conversation");
-    assert!(to_owner, "failure reported to the owner");
-    server.abort();
-});
+);
