@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod helpers;
 
+mod advisories;
 mod auth;
 mod bots;
 mod devices;
