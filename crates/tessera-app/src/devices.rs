@@ -223,7 +223,9 @@ impl App {
         }
         let realm = self.store().realm_by_id(user.realm_id).await?;
         let realm_url = self.realm_url(&realm.string_id);
-        let when = crate::users::iso_minutes(now).replace('T', " ");
+        let when = crate::users::iso_minutes(now)
+            .replace('T', " ")
+            .replace("+00:00", "");
         let body = format!(
             "Hello {name},\n\n\
              We noticed a new login to your Zulip account {email} on {realm_url}.\n\n\

@@ -42,7 +42,7 @@ pub struct OutboxMail {
     pub subject: String,
     pub date: String,
     pub body: String,
-    /// Modification time, for ordering (seconds since the epoch).
+    /// Modification time, for ordering (nanoseconds since the epoch).
     pub modified: u64,
 }
 
@@ -128,7 +128,7 @@ pub fn read_outbox(dir: &Path) -> Vec<OutboxMail> {
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_secs())
+                .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0);
             parse_eml(&e.file_name().to_string_lossy(), &text, modified)
         })

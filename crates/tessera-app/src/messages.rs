@@ -55,13 +55,7 @@ pub enum Anchor {
     Id(i64),
 }
 
-/// One narrow term.
-#[derive(Debug, Clone)]
-pub struct NarrowTerm {
-    pub operator: String,
-    pub operand: Value,
-    pub negated: bool,
-}
+pub use tessera_core::wire::NarrowTerm;
 
 /// `GET /messages` parameters.
 #[derive(Debug, Clone)]

@@ -16,6 +16,7 @@ pub mod password;
 pub mod role;
 pub mod secrets;
 pub mod token;
+pub mod wire;
 pub mod zuliprc;
 
 pub use api_key::{ApiKey, ApiKeyError};

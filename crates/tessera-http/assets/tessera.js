@@ -123,6 +123,11 @@
   );
 
   const settings = $(".settings");
+  const notice = sessionStorage.getItem("tessera-notice");
+  if (notice && $("#account_settings_status")) {
+    sessionStorage.removeItem("tessera-notice");
+    $("#account_settings_status").textContent = notice;
+  }
   const realmUrl = settings ? settings.dataset.realmUrl : location.origin;
 
   // ---- Account & privacy → API key ------------------------------------------------------
@@ -234,6 +239,12 @@
           regenerate_api_key: JSON.stringify($("#change_password_regenerate").checked),
         });
         closeDialog($("#change_password_modal"));
+        if ($("#change_password_regenerate").checked) {
+          // The key, devices and other sessions changed: show the page as it is now.
+          sessionStorage.setItem("tessera-notice", "Your password has been changed and a new API key was generated.");
+          location.reload();
+          return;
+        }
         flash($("#account_settings_status"), "Your password has been changed.");
       } catch (e) {
         show(status, e.message);
@@ -273,6 +284,10 @@
       hide(error);
       try {
         await api("POST", "/json/users/me/logout_everywhere", { password: $("#logout_everywhere_password").value });
+        sessionStorage.setItem(
+          "tessera-notice",
+          "Logged out everywhere: a new API key was generated, push registrations were removed and every other browser was signed out."
+        );
         location.reload();
       } catch (e) {
         show(error, "Error: " + e.message);

@@ -190,9 +190,15 @@ pub fn client_name(headers: &axum::http::HeaderMap, path: &str) -> String {
     if path.starts_with("/json") {
         return "website".into();
     }
-    headers
+    let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // A browser calling the API (the settings page regenerating a key) is the web app.
+    if ua.starts_with("Mozilla/") {
+        return "website".into();
+    }
+    Some(ua)
         .and_then(|ua| ua.split(['/', ' ']).next())
         .filter(|s| !s.is_empty())
         .map(|s| s.chars().take(30).collect())

@@ -138,40 +138,12 @@ fn original_path_of(uri: &axum::http::Uri) -> String {
     uri.path().to_owned()
 }
 
-/// Parse Zulip's `narrow`: a list of `{operator, operand, negated}` or `[operator, operand]`.
+/// Parse Zulip's `narrow` (`tessera_core::wire::parse_narrow`), as a 400 on bad shapes.
 pub fn parse_narrow(raw: Option<Value>) -> ApiResult<Vec<NarrowTerm>> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    let Value::Array(items) = raw else {
-        return Err(ApiError::bad_request("narrow is not a list"));
-    };
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::Array(pair) if pair.len() == 2 && pair[0].is_string() => Ok(NarrowTerm {
-                operator: pair[0].as_str().unwrap_or("").to_owned(),
-                operand: pair[1].clone(),
-                negated: false,
-            }),
-            Value::Object(map) => {
-                let operator = map
-                    .get("operator")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ApiError::bad_request("narrow[operator] is missing"))?;
-                let operand = map
-                    .get("operand")
-                    .cloned()
-                    .ok_or_else(|| ApiError::bad_request("narrow[operand] is missing"))?;
-                Ok(NarrowTerm {
-                    operator: operator.to_owned(),
-                    operand,
-                    negated: map.get("negated").and_then(Value::as_bool).unwrap_or(false),
-                })
-            }
-            _ => Err(ApiError::bad_request("element is not a dictionary")),
-        })
-        .collect()
+    match raw {
+        None => Ok(Vec::new()),
+        Some(v) => tessera_core::wire::parse_narrow(v).map_err(ApiError::bad_request),
+    }
 }
 
 fn non_negative(params: &mut Params, name: &str) -> ApiResult<i64> {

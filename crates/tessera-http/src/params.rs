@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 /// Largest request body accepted (Zulip's nginx allows uploads of this order; tessera's
 /// endpoints take small forms).
-pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = tessera_core::wire::MAX_BODY_BYTES;
 
 /// The parameters of one request and which of them the handler read.
 #[derive(Debug, Default)]
@@ -84,14 +84,19 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                     .map_err(|_| ApiError::bad_request("Malformed multipart body"))?;
                 values.push((name, text));
             }
-        } else if !bytes.is_empty()
-            && (content_type.is_empty()
-                || content_type.starts_with("application/x-www-form-urlencoded"))
-        {
-            values.extend(form_urlencoded::parse(&bytes).into_owned());
+            let body_len = values.len();
+            values.extend(query);
+            return Ok(Params {
+                values,
+                body_len,
+                used: BTreeSet::new(),
+            });
         }
-        let body_len = values.len();
-        values.extend(query);
+        let (values, body_len) = tessera_core::wire::decode_params(
+            parts.uri.query().unwrap_or(""),
+            &content_type,
+            &bytes,
+        );
         Ok(Params {
             values,
             body_len,
@@ -144,7 +149,7 @@ impl Params {
     pub fn json_value(&mut self, name: &str) -> ApiResult<Option<Value>> {
         match self.raw(name) {
             None => Ok(None),
-            Some(raw) => serde_json::from_str(&raw)
+            Some(raw) => tessera_core::wire::json_value(&raw)
                 .map(Some)
                 .map_err(|_| ApiError::bad_request(format!("{name} is not valid JSON"))),
         }

@@ -165,9 +165,11 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
                 current: false,
             })
             .collect();
+        // Browsers are listed as web sessions; "website" is this web UI using the key.
         api_clients = devices
             .clients
             .iter()
+            .filter(|c| c.client != "website" && !c.client.starts_with("Web: "))
             .map(|c| DeviceRow {
                 id: c.id,
                 name: c.client.clone(),
