@@ -159,6 +159,10 @@ fn api_only_routes() -> Router<App> {
                 .fallback(only(&["POST", "DELETE"])),
         )
         .route(
+            "/openapi.yaml",
+            get(openapi_document).fallback(only(&["GET"])),
+        )
+        .route(
             "/external/json",
             post(webhooks::post_external_json).fallback(only(&["POST"])),
         )
@@ -272,6 +276,19 @@ pub fn router(app: App) -> Router {
             HeaderName::from_static("x-csrftoken"),
         ]))
         .with_state(app)
+}
+
+/// The OpenAPI 3.0 document of every route, compiled in.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// GET /api/v1/openapi.yaml — tessera's OpenAPI document (no authentication).
+async fn openapi_document() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        OPENAPI_YAML,
+    )
+        .into_response()
 }
 
 /// Zulip's `RateLimitMiddleware`: `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch

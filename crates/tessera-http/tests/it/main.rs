@@ -12,6 +12,7 @@ mod devices;
 mod dump;
 mod fetch_api_key;
 mod messages;
+mod openapi;
 mod params;
 mod password_reset;
 mod push_devices;
