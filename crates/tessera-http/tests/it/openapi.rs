@@ -73,10 +73,9 @@ fn documented(yaml: &str) -> BTreeSet<(String, String)> {
         } else if let (Some(p), Some(m)) = (
             &current,
             line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')),
-        ) {
-            if ["get", "post", "put", "patch", "delete"].contains(&m) {
-                out.insert((p.clone(), m.to_uppercase()));
-            }
+        ) && ["get", "post", "put", "patch", "delete"].contains(&m)
+        {
+            out.insert((p.clone(), m.to_uppercase()));
         }
     }
     out
