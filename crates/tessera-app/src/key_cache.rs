@@ -17,8 +17,9 @@ use std::time::Duration;
 use tessera_core::KeyDigest;
 use tessera_store::{Engine, Store};
 
-/// Positive entries live at most this long even without an invalidation (safety net).
-const POSITIVE_TTL: Duration = Duration::from_secs(600);
+/// Positive entries live at most this long even without an invalidation: the bound on how
+/// long a revoked key could outlive a lost notification (every other path evicts at once).
+const POSITIVE_TTL: Duration = Duration::from_secs(30);
 /// Negative entries (unknown keys) are short-lived: a hammering client stays cheap, and a new
 /// key is never refused for long even if an eviction were missed.
 const NEGATIVE_TTL: Duration = Duration::from_secs(30);

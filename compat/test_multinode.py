@@ -1,0 +1,127 @@
+"""Two tessera nodes on one PostgreSQL: a key regenerated through node A is refused by node B
+at once (LISTEN/NOTIFY), and still within the bound after B's listener connection is killed
+(the listener reconnects and flushes its cache; polling and a 30 s cache TTL back it up).
+
+Runs only with TESSERA_TEST_DATABASE_URL (the PostgreSQL pass of scripts/test).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import DEFAULT_BIN, free_port
+
+PG = os.environ.get("TESSERA_TEST_DATABASE_URL")
+pytestmark = pytest.mark.skipif(not PG, reason="needs PostgreSQL (TESSERA_TEST_DATABASE_URL)")
+BIN = os.environ.get("TESSERA_BIN", DEFAULT_BIN)
+OWNER = "owner@example.com"
+PASSWORD = "multi-Node-passw0rd"
+BOUND_SECONDS = 5.0
+
+
+def psql(url: str, sql: str) -> str:
+    return subprocess.run(["psql", url, "-Atc", sql], check=True, capture_output=True, text=True).stdout
+
+
+def with_app_name(url: str, name: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}application_name={name}"
+
+
+class Node:
+    def __init__(self, name: str, db_url: str, data: Path, secret: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.site = f"http://127.0.0.1:{self.port}"
+        self.log = data / f"{name}.log"
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data),
+             "--database-url", with_app_name(db_url, f"tessera-{name}"),
+             "--secret-file", str(secret), "--site-url", "http://127.0.0.1:1"],
+            stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            env={**os.environ, "TESSERA_LOG": "info,sqlx=warn"},
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(f"{self.site}/api/v1/server_settings", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"{name} did not start:\n{self.log.read_text()}")
+
+    def me(self, key: str) -> requests.Response:
+        return requests.get(f"{self.site}/api/v1/users/me", auth=(OWNER, key), timeout=5)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def refused_within(node: Node, key: str, seconds: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        r = node.me(key)
+        if r.status_code == 401:
+            assert r.json()["msg"] == "Invalid API key"
+            return time.monotonic() - start
+        time.sleep(0.01)
+    raise AssertionError(f"{node.name} still accepts the old key after {seconds}s")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    db = f"tessera_py_multi_{secrets.token_hex(4)}"
+    base = urllib.parse.urlparse(PG)
+    db_url = base._replace(path=f"/{db}").geturl()
+    psql(PG, f"CREATE DATABASE {db}")
+    data = tmp_path / "data"
+    subprocess.run([BIN, "init", "--org-name", "Multi", "--email", OWNER, "--data-dir", str(data),
+                    "--database-url", db_url], input=PASSWORD + "\n", check=True,
+                   capture_output=True, text=True)
+    secret = data / "secret.key"
+    nodes = [Node("node-a", db_url, data, secret), Node("node-b", db_url, data, secret)]
+    try:
+        yield db_url, nodes
+    finally:
+        for n in nodes:
+            n.stop()
+        psql(PG, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
+def test_regeneration_on_a_is_refused_on_b(cluster) -> None:
+    db_url, (a, b) = cluster
+    key = requests.post(f"{a.site}/api/v1/fetch_api_key", data={"username": OWNER, "password": PASSWORD}, timeout=10).json()["api_key"]
+    assert b.me(key).status_code == 200  # cached on B
+    new = requests.post(f"{a.site}/api/v1/users/me/api_key/regenerate", auth=(OWNER, key), timeout=10).json()["api_key"]
+    took = refused_within(b, key, BOUND_SECONDS)
+    assert took < 1.0, f"NOTIFY should evict at once; took {took:.3f}s"
+    assert b.me(new).status_code == 200
+
+    # Kill B's LISTEN connection, then rotate again through A: B must still refuse the old
+    # key within the bound.
+    killed = psql(PG, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                      "WHERE application_name = 'tessera-node-b' AND query ILIKE 'LISTEN%'").strip()
+    assert int(killed) >= 1, "B's listener connection was found and killed"
+    newer = requests.post(f"{a.site}/api/v1/users/me/api_key/regenerate", auth=(OWNER, new), timeout=10).json()["api_key"]
+    took = refused_within(b, new, BOUND_SECONDS)
+    assert b.me(newer).status_code == 200
+    # And B's listener is back: a third rotation is seen at once again.
+    time.sleep(0.5)
+    assert b.me(newer).status_code == 200
+    newest = requests.post(f"{a.site}/api/v1/users/me/api_key/regenerate", auth=(OWNER, newer), timeout=10).json()["api_key"]
+    assert refused_within(b, newer, BOUND_SECONDS) < 1.0
+    assert b.me(newest).status_code == 200
+    assert a.proc.poll() is None and b.proc.poll() is None
