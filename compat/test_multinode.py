@@ -125,3 +125,29 @@ def test_regeneration_on_a_is_refused_on_b(cluster) -> None:
     assert refused_within(b, newer, BOUND_SECONDS) < 1.0
     assert b.me(newest).status_code == 200
     assert a.proc.poll() is None and b.proc.poll() is None
+
+
+def test_events_reach_queues_on_every_node(cluster) -> None:
+    db_url, (a, b) = cluster
+    key = requests.post(f"{a.site}/api/v1/fetch_api_key", data={"username": OWNER, "password": PASSWORD}, timeout=10).json()["api_key"]
+    auth = (OWNER, key)
+    reg = requests.post(f"{b.site}/api/v1/register", data={"event_types": '["message"]'}, auth=auth, timeout=10).json()
+    assert reg["result"] == "success", reg
+    sent = requests.post(f"{a.site}/api/v1/messages", data={"type": "stream", "to": "general", "topic": "nodes", "content": "from node A"}, auth=auth, timeout=10).json()
+    assert sent["result"] == "success", sent
+    # A long poll on B returns the message sent through A.
+    events = requests.get(f"{b.site}/api/v1/events", params={"queue_id": reg["queue_id"], "last_event_id": -1}, auth=auth, timeout=70).json()
+    assert events["result"] == "success", events
+    messages = [e for e in events["events"] if e["type"] == "message"]
+    assert messages and messages[0]["message"]["id"] == sent["id"], events
+    assert messages[0]["message"]["content"] == "from node A"
+    # Regenerating the key through A drops B's queues too.
+    new = requests.post(f"{a.site}/api/v1/users/me/api_key/regenerate", auth=auth, timeout=10).json()["api_key"]
+    deadline = time.time() + BOUND_SECONDS
+    while time.time() < deadline:
+        r = requests.get(f"{b.site}/api/v1/events", params={"queue_id": reg["queue_id"], "last_event_id": 0, "dont_block": "true"}, auth=(OWNER, new), timeout=10).json()
+        if r.get("code") == "BAD_EVENT_QUEUE_ID":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("B's queue survived the key change")

@@ -240,7 +240,8 @@ impl App {
         if !active {
             // Zulip's `do_deactivate_user` deletes the user's sessions and event queues.
             self.end_sessions(user.id, None).await?;
-            self.events().drop_user(user.id);
+            self.events()
+                .publish(crate::Notice::DropQueues { user: user.id });
         }
         if changed {
             let everyone: Vec<i64> = self

@@ -163,7 +163,8 @@ impl App {
         cache.evict(&old).await;
         cache.evict(&digest.0).await;
         // Clients holding the old key must register again, with the new one.
-        self.events().drop_user(user.id);
+        self.events()
+            .publish(crate::Notice::DropQueues { user: user.id });
         Ok(key)
     }
 

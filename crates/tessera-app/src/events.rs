@@ -15,14 +15,14 @@ use tokio::sync::Notify;
 pub const QUEUE_IDLE_SECS: i64 = 600;
 
 /// A message as every reader sees it, except for the per-queue choices.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MessageNotice {
     /// The message object with rendered `content` (`content_type` `text/html`).
     pub message: Value,
     /// The Markdown source, for queues registered with `apply_markdown=false`.
     pub raw_content: String,
     /// Receivers and their flags.
-    pub recipients: Vec<(i64, Vec<&'static str>)>,
+    pub recipients: Vec<(i64, Vec<String>)>,
     /// For queue narrows: channel name (stream messages), topic, sender email.
     pub stream_name: Option<String>,
     pub topic: String,
@@ -33,7 +33,7 @@ pub struct MessageNotice {
 }
 
 /// Something that happened, for the users it concerns.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Notice {
     Message(Box<MessageNotice>),
     /// `delete_message`: sent in Zulip's bulk form, or one event per id to queues without
@@ -46,6 +46,10 @@ pub enum Notice {
     Plain {
         users: Vec<i64>,
         event: Value,
+    },
+    /// Drop every queue of a user (their key changed or they were deactivated).
+    DropQueues {
+        user: i64,
     },
 }
 
@@ -110,7 +114,7 @@ impl EventQueue {
         self.notify.notify_one();
     }
 
-    fn narrow_accepts(&self, m: &MessageNotice, flags: &[&str]) -> bool {
+    fn narrow_accepts(&self, m: &MessageNotice, flags: &[String]) -> bool {
         self.options.narrow.iter().all(|(op, operand, negated)| {
             let hit = match op.as_str() {
                 "stream" | "channel" => m
@@ -122,8 +126,8 @@ impl EventQueue {
                 "is" => match operand.as_str() {
                     "dm" | "private" => m.stream_name.is_none(),
                     "mentioned" | "alerted" => flags.iter().any(|f| f.contains("mentioned")),
-                    "starred" => flags.contains(&"starred"),
-                    "unread" => !flags.contains(&"read"),
+                    "starred" => flags.iter().any(|f| f == "starred"),
+                    "unread" => !flags.iter().any(|f| f == "read"),
                     _ => true,
                 },
                 _ => true,
@@ -132,7 +136,7 @@ impl EventQueue {
         })
     }
 
-    fn deliver_message(&self, m: &MessageNotice, flags: &[&'static str]) {
+    fn deliver_message(&self, m: &MessageNotice, flags: &[String]) {
         if !self.wants("message") || !self.narrow_accepts(m, flags) {
             return;
         }
@@ -154,10 +158,11 @@ pub enum QueueError {
     BadQueue(String),
 }
 
-/// All queues of this process.
+/// All queues of this process, and (on PostgreSQL) the way out to the other nodes.
 #[derive(Default)]
 pub struct EventHub {
     queues: Mutex<HashMap<String, Arc<EventQueue>>>,
+    fanout: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
 }
 
 impl EventHub {
@@ -264,12 +269,31 @@ impl EventHub {
         self.len() == 0
     }
 
-    /// Deliver a notice to the queues it concerns.
+    /// Send every notice published here to `tx` too (the PostgreSQL fan-out to other nodes).
+    pub fn set_fanout(&self, tx: tokio::sync::mpsc::UnboundedSender<Notice>) {
+        *self.fanout.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// Deliver a notice to the queues it concerns — on this node, and through the fan-out
+    /// (when running on PostgreSQL) on every other node.
     pub fn publish(&self, notice: Notice) {
+        if let Some(tx) = self
+            .fanout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(notice.clone());
+        }
+        self.deliver_local(notice);
+    }
+
+    /// Deliver a notice to this node's queues only (what arrives from other nodes).
+    pub fn deliver_local(&self, notice: Notice) {
         let queues: Vec<Arc<EventQueue>> = self.lock().values().cloned().collect();
         match notice {
             Notice::Message(m) => {
-                let flags_of: HashMap<i64, &Vec<&'static str>> =
+                let flags_of: HashMap<i64, &Vec<String>> =
                     m.recipients.iter().map(|(u, f)| (*u, f)).collect();
                 for q in &queues {
                     match flags_of.get(&q.user_id) {
@@ -305,6 +329,7 @@ impl EventHub {
                     }
                 }
             }
+            Notice::DropQueues { user } => self.drop_user(user),
             Notice::Plain { users, event } => {
                 let kind = event["type"].as_str().unwrap_or("").to_owned();
                 let users: HashSet<i64> = users.into_iter().collect();

@@ -11,6 +11,7 @@ mod config;
 mod devices;
 mod error;
 mod events;
+mod fanout;
 mod key_cache;
 mod mail;
 mod messages;
@@ -72,6 +73,8 @@ struct Inner {
     presence: presence::PresenceBook,
     http: reqwest::Client,
     uses: devices::UseLog,
+    /// This process's name in the event fan-out.
+    node_id: String,
 }
 
 /// The Zulip version tessera speaks (decision D1).
@@ -108,6 +111,7 @@ impl App {
                     .build()
                     .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
                 uses: devices::UseLog::default(),
+                node_id: tessera_core::Token::generate().expose().to_owned(),
             }),
         })
     }

@@ -78,23 +78,23 @@ struct Person {
     avatar_url: String,
 }
 
-fn flag_names(flags: i64, has_row: bool) -> Vec<&'static str> {
-    let mut out = Vec::new();
+fn flag_names(flags: i64, has_row: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     if !has_row {
-        return vec!["read", "historical"];
+        return vec!["read".into(), "historical".into()];
     }
     if flags & FLAG_READ != 0 {
-        out.push("read");
+        out.push("read".into());
     }
     if flags & FLAG_STARRED != 0 {
-        out.push("starred");
+        out.push("starred".into());
     }
     if flags & FLAG_MENTIONED != 0 {
-        out.push("mentioned");
+        out.push("mentioned".into());
     }
     if flags & FLAG_WILDCARD_MENTIONED != 0 {
-        out.push("stream_wildcard_mentioned");
-        out.push("wildcard_mentioned");
+        out.push("stream_wildcard_mentioned".into());
+        out.push("wildcard_mentioned".into());
     }
     out
 }
@@ -378,7 +378,7 @@ impl App {
             }
         }
         let mut rows: Vec<(i64, i64)> = Vec::with_capacity(receivers.len());
-        let mut flag_list: Vec<(i64, Vec<&'static str>)> = Vec::with_capacity(receivers.len());
+        let mut flag_list: Vec<(i64, Vec<String>)> = Vec::with_capacity(receivers.len());
         for uid in &receivers {
             let mut flags = 0;
             if *uid == who.user_id.0 && out.read_by_sender {

@@ -9,6 +9,7 @@
 mod audit_log;
 mod devices;
 mod error;
+mod event_fanout;
 mod invalidations;
 mod messages;
 mod meta;
@@ -23,6 +24,7 @@ mod users;
 pub use audit_log::{AuditEvent, AuditRow};
 pub use devices::ApiClientRow;
 pub use error::StoreError;
+pub use event_fanout::EVENTS_CHANNEL;
 pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
 pub use messages::{
     FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,

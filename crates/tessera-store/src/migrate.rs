@@ -32,6 +32,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_devices.sql"),
         include_str!("../migrations/postgres/0004_devices.sql"),
     ),
+    (
+        5,
+        "event_fanout",
+        include_str!("../migrations/sqlite/0005_event_fanout.sql"),
+        include_str!("../migrations/postgres/0005_event_fanout.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -41,6 +47,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0002_web.sql",
     "0003_messaging.sql",
     "0004_devices.sql",
+    "0005_event_fanout.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

@@ -225,6 +225,9 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         );
     }
     app.key_cache().start_listener().await;
+    if app.start_event_fanout().await? {
+        tracing::info!("event fan-out through PostgreSQL is running");
+    }
     // Invalidation rows only matter for a few seconds; keep the table small.
     let pruner = app.clone();
     tokio::spawn(async move {
@@ -237,6 +240,11 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             }
             if let Err(e) = pruner.store().prune_sessions(pruner.now()).await {
                 tracing::warn!(error = %e, "pruning expired sessions failed");
+            }
+            if pruner.store().engine() == tessera_app::Engine::Postgres
+                && let Err(e) = pruner.store().prune_notices(hour_ago).await
+            {
+                tracing::warn!(error = %e, "pruning event notices failed");
             }
         }
     });
