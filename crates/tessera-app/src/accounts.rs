@@ -210,7 +210,8 @@ impl App {
         self.inner
             .limits
             .auth_by_username
-            .clear(&user.delivery_email);
+            .clear(self.store(), &user.delivery_email)
+            .await?;
         self.end_sessions(user.id, keep).await?;
         Ok(())
     }

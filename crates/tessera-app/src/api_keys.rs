@@ -62,18 +62,20 @@ impl App {
         let email = Email::parse(username).map_err(AppError::bad)?;
         let now = self.now();
         let limits = &self.inner.limits;
+        let store = self.store();
         if let Some(ip) = client_ip
-            && let Some(wait) = limits.auth_failures_by_ip.limited(ip, now)
+            && let Some(wait) = limits.auth_failures_by_ip.limited(store, ip, now).await?
         {
             return Err(AppError::RateLimited { retry_after: wait });
         }
         limits
             .auth_by_username
-            .hit(username, now)
+            .hit(store, username, now)
+            .await?
             .map_err(|wait| AppError::RateLimited { retry_after: wait })?;
-        let fail = |e: AppError| {
+        let fail = |e: AppError| async move {
             if let Some(ip) = client_ip {
-                let _ = limits.auth_failures_by_ip.hit(ip, now);
+                limits.auth_failures_by_ip.hit(store, ip, now).await?.ok();
             }
             Err(e)
         };
@@ -90,23 +92,23 @@ impl App {
             .verify(phc, password.to_owned())
             .await?;
         if !realm.row.password_auth_enabled {
-            return fail(AppError::PasswordAuthDisabled);
+            return fail(AppError::PasswordAuthDisabled).await;
         }
         // Zulip's EmailAuthBackend looks the account up and checks that it and its realm are
         // active before it checks the password.
         let Some(user) = user else {
-            return fail(AppError::AuthenticationFailed);
+            return fail(AppError::AuthenticationFailed).await;
         };
         if realm.row.deactivated {
-            return fail(AppError::RealmDeactivated);
+            return fail(AppError::RealmDeactivated).await;
         }
         if !user.is_active {
-            return fail(AppError::UserDeactivated);
+            return fail(AppError::UserDeactivated).await;
         }
         if !password_ok {
-            return fail(AppError::AuthenticationFailed);
+            return fail(AppError::AuthenticationFailed).await;
         }
-        limits.auth_by_username.clear(username);
+        limits.auth_by_username.clear(store, username).await?;
         Ok(user)
     }
 
@@ -123,7 +125,8 @@ impl App {
             self.inner
                 .limits
                 .auth_by_username
-                .hit(&user.delivery_email, now)
+                .hit(self.store(), &user.delivery_email, now)
+                .await?
                 .map_err(|wait| AppError::RateLimited { retry_after: wait })?;
             let ok = self
                 .inner
@@ -136,7 +139,8 @@ impl App {
             self.inner
                 .limits
                 .auth_by_username
-                .clear(&user.delivery_email);
+                .clear(self.store(), &user.delivery_email)
+                .await?;
         }
         Ok((self.reveal_api_key(&user)?, user.delivery_email))
     }

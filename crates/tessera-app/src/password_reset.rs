@@ -63,18 +63,19 @@ impl App {
         let limits = &self.inner.limits;
         let key = email.as_str().to_lowercase();
         let ip_key = client_ip.unwrap_or("unknown");
+        let store = self.store();
         let waits = [
-            limits.reset_by_email_hour.limited(&key, now),
-            limits.reset_by_email_day.limited(&key, now),
-            limits.emails_by_ip.limited(ip_key, now),
+            limits.reset_by_email_hour.limited(store, &key, now).await?,
+            limits.reset_by_email_day.limited(store, &key, now).await?,
+            limits.emails_by_ip.limited(store, ip_key, now).await?,
         ];
         if let Some(wait) = waits.into_iter().flatten().reduce(f64::max) {
             tracing::warn!("too many password reset attempts");
             return Err(AppError::RateLimited { retry_after: wait });
         }
-        let _ = limits.reset_by_email_hour.hit(&key, now);
-        let _ = limits.reset_by_email_day.hit(&key, now);
-        let _ = limits.emails_by_ip.hit(ip_key, now);
+        limits.reset_by_email_hour.hit(store, &key, now).await?.ok();
+        limits.reset_by_email_day.hit(store, &key, now).await?.ok();
+        limits.emails_by_ip.hit(store, ip_key, now).await?.ok();
         if !realm.row.password_auth_enabled || realm.row.deactivated {
             return Ok(());
         }
@@ -194,7 +195,8 @@ impl App {
         self.inner
             .limits
             .auth_by_username
-            .clear(&user.delivery_email);
+            .clear(self.store(), &user.delivery_email)
+            .await?;
         if regenerate_api_key {
             self.regenerate_api_key(&user, user.id).await?;
             self.store().clear_api_clients(user.id).await?;

@@ -10,6 +10,8 @@ pub(crate) struct PasswordPool {
     /// A real hash of a random password: verifying against it costs what a real check costs,
     /// so "no such user" and "wrong password" take the same time.
     dummy: tokio::sync::OnceCell<String>,
+    /// Verifications run (real or dummy): the timing-equality property tests check.
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 impl PasswordPool {
@@ -17,6 +19,7 @@ impl PasswordPool {
         PasswordPool {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy: tokio::sync::OnceCell::new(),
+            verifications: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -46,6 +49,8 @@ impl PasswordPool {
             Some(p) => p,
             None => self.dummy_hash().await?,
         };
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ok = self
             .run(move || tessera_core::password::verify_password(&phc, &password))
             .await?;
@@ -60,5 +65,15 @@ impl PasswordPool {
             })
             .await
             .cloned()
+    }
+}
+
+impl crate::App {
+    /// How many password verifications (each one Argon2 run) this process has done.
+    pub fn password_verifications(&self) -> u64 {
+        self.inner
+            .passwords
+            .verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }

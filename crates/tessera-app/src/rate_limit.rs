@@ -117,18 +117,89 @@ impl crate::App {
     }
 }
 
+/// A sliding-log limiter whose log lives in the store, so every node counts the same
+/// attempts (logins, password resets, emails). Slower than [`RateLimiter`]; used only on paths
+/// that already do an Argon2 hash or send an email.
+#[derive(Debug)]
+pub(crate) struct SharedLimiter {
+    domain: &'static str,
+    window_micros: i64,
+    max: u32,
+}
+
+impl SharedLimiter {
+    pub fn new(domain: &'static str, (window_secs, max): (u64, u32)) -> SharedLimiter {
+        SharedLimiter {
+            domain,
+            window_micros: window_secs as i64 * 1_000_000,
+            max,
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{}", self.domain, key.to_lowercase())
+    }
+
+    fn wait(&self, oldest: i64, now: i64) -> f64 {
+        ((oldest + self.window_micros - now) as f64 / 1e6).max(0.0)
+    }
+
+    /// Record an attempt unless limited: `Err(retry_after)` when limited.
+    pub async fn hit(
+        &self,
+        store: &tessera_store::Store,
+        key: &str,
+        now: i64,
+    ) -> crate::Result<Result<(), f64>> {
+        let limited = store
+            .rate_limit_hit(
+                &self.key(key),
+                now,
+                now - self.window_micros,
+                i64::from(self.max),
+            )
+            .await?;
+        Ok(match limited {
+            Some(oldest) => Err(self.wait(oldest, now)),
+            None => Ok(()),
+        })
+    }
+
+    /// Seconds to wait if limited now, without counting.
+    pub async fn limited(
+        &self,
+        store: &tessera_store::Store,
+        key: &str,
+        now: i64,
+    ) -> crate::Result<Option<f64>> {
+        Ok(store
+            .rate_limit_peek(
+                &self.key(key),
+                now - self.window_micros,
+                i64::from(self.max),
+            )
+            .await?
+            .map(|oldest| self.wait(oldest, now)))
+    }
+
+    /// Forget the key's history.
+    pub async fn clear(&self, store: &tessera_store::Store, key: &str) -> crate::Result<()> {
+        Ok(store.rate_limit_clear(&self.key(key)).await?)
+    }
+}
+
 /// The limiters the use-cases apply.
 #[derive(Debug)]
 pub(crate) struct Limits {
-    /// Zulip's `authenticate_by_username`, keyed by the username as typed.
-    pub auth_by_username: RateLimiter,
-    /// Failed password attempts per client IP.
-    pub auth_failures_by_ip: RateLimiter,
-    /// Zulip's `password_reset_form_by_email`, two windows.
-    pub reset_by_email_hour: RateLimiter,
-    pub reset_by_email_day: RateLimiter,
-    /// Zulip's `sends_email_by_ip`.
-    pub emails_by_ip: RateLimiter,
+    /// Zulip's `authenticate_by_username`, keyed by the username as typed (shared).
+    pub auth_by_username: SharedLimiter,
+    /// Failed password attempts per client IP (shared).
+    pub auth_failures_by_ip: SharedLimiter,
+    /// Zulip's `password_reset_form_by_email`, two windows (shared).
+    pub reset_by_email_hour: SharedLimiter,
+    pub reset_by_email_day: SharedLimiter,
+    /// Zulip's `sends_email_by_ip` (shared).
+    pub emails_by_ip: SharedLimiter,
     /// Zulip's `api_by_user`.
     pub api_by_user: RateLimiter,
 }
@@ -136,23 +207,17 @@ pub(crate) struct Limits {
 impl Limits {
     pub fn new(config: &Config) -> Limits {
         Limits {
-            auth_by_username: RateLimiter::new(
-                config.auth_by_username.0,
-                config.auth_by_username.1,
+            auth_by_username: SharedLimiter::new("auth_by_username", config.auth_by_username),
+            auth_failures_by_ip: SharedLimiter::new(
+                "auth_failures_by_ip",
+                config.auth_failures_by_ip,
             ),
-            auth_failures_by_ip: RateLimiter::new(
-                config.auth_failures_by_ip.0,
-                config.auth_failures_by_ip.1,
+            reset_by_email_hour: SharedLimiter::new(
+                "reset_by_email_hour",
+                config.reset_by_email[0],
             ),
-            reset_by_email_hour: RateLimiter::new(
-                config.reset_by_email[0].0,
-                config.reset_by_email[0].1,
-            ),
-            reset_by_email_day: RateLimiter::new(
-                config.reset_by_email[1].0,
-                config.reset_by_email[1].1,
-            ),
-            emails_by_ip: RateLimiter::new(config.emails_by_ip.0, config.emails_by_ip.1),
+            reset_by_email_day: SharedLimiter::new("reset_by_email_day", config.reset_by_email[1]),
+            emails_by_ip: SharedLimiter::new("emails_by_ip", config.emails_by_ip),
             api_by_user: RateLimiter::new(config.api_by_user.0, config.api_by_user.1),
         }
     }

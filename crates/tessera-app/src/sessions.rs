@@ -150,12 +150,9 @@ impl App {
         regenerate_api_key: bool,
     ) -> Result<()> {
         let user = self.user_row(caller.principal.user_id.0).await?;
-        if new_password.is_empty() {
-            return Err(AppError::bad("Please choose a new password."));
-        }
         let now = self.now();
         let limiter = &self.inner.limits.auth_by_username;
-        if let Err(wait) = limiter.hit(&user.delivery_email, now) {
+        if let Err(wait) = limiter.hit(self.store(), &user.delivery_email, now).await? {
             return Err(AppError::bad(format!(
                 "You're making too many attempts! Try again in {} seconds.",
                 wait.ceil() as i64

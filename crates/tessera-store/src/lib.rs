@@ -15,6 +15,7 @@ mod messages;
 mod meta;
 mod migrate;
 mod push_devices;
+mod rate_limits;
 mod realms;
 mod sessions;
 mod streams;

@@ -38,6 +38,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_event_fanout.sql"),
         include_str!("../migrations/postgres/0005_event_fanout.sql"),
     ),
+    (
+        6,
+        "rate_limits",
+        include_str!("../migrations/sqlite/0006_rate_limits.sql"),
+        include_str!("../migrations/postgres/0006_rate_limits.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -48,6 +54,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0003_messaging.sql",
     "0004_devices.sql",
     "0005_event_fanout.sql",
+    "0006_rate_limits.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

@@ -241,6 +241,13 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             if let Err(e) = pruner.store().prune_sessions(pruner.now()).await {
                 tracing::warn!(error = %e, "pruning expired sessions failed");
             }
+            if let Err(e) = pruner
+                .store()
+                .prune_rate_limits(pruner.now() - 86_400_000_000)
+                .await
+            {
+                tracing::warn!(error = %e, "pruning rate-limit logs failed");
+            }
             if pruner.store().engine() == tessera_app::Engine::Postgres
                 && let Err(e) = pruner.store().prune_notices(hour_ago).await
             {

@@ -459,11 +459,12 @@ fn cve_2022_41914_secrets_are_compared_in_constant_time() {
 both!(
     cve_2024_56136_no_user_and_wrong_password_look_alike,
     |t: TestApp| async move {
-        let mut timings = (Vec::new(), Vec::new());
-        for i in 0..6 {
-            // Different usernames each time so the per-username limit never kicks in.
+        // Same status and body, and the same work: exactly one Argon2 verification on both paths
+        // (against a dummy hash when there is no account), so timing tells nothing. The wall-clock
+        // comparison is measured outside the test suite (BENCHMARKS.md), not asserted here.
+        for i in 0..3 {
             let unknown = format!("ghost{i}@tessera.test");
-            let t0 = std::time::Instant::now();
+            let before = t.app.password_verifications();
             let a = t
                 .post(
                     "/api/v1/fetch_api_key",
@@ -471,9 +472,13 @@ both!(
                     &[("username", &unknown), ("password", "wrong-Passw0rd")],
                 )
                 .await;
-            timings.0.push(t0.elapsed());
+            assert_eq!(
+                t.app.password_verifications() - before,
+                1,
+                "one hash for an unknown user"
+            );
             t.clock.advance_secs(1801.0);
-            let t0 = std::time::Instant::now();
+            let before = t.app.password_verifications();
             let b = t
                 .post(
                     "/api/v1/fetch_api_key",
@@ -481,23 +486,22 @@ both!(
                     &[("username", OWNER), ("password", "wrong-Passw0rd")],
                 )
                 .await;
-            timings.1.push(t0.elapsed());
+            assert_eq!(
+                t.app.password_verifications() - before,
+                1,
+                "one hash for a wrong password"
+            );
             assert_eq!(a.status, b.status);
             assert_eq!(a.text, b.text, "identical bodies");
         }
-        // One Argon2 verification on both paths: medians within a factor of 3 (noise on a shared
-        // machine), where skipping the hash would be ~100× faster.
-        timings.0.sort();
-        timings.1.sort();
-        let (m0, m1) = (timings.0[3].as_secs_f64(), timings.1[3].as_secs_f64());
-        assert!(
-            m0 > m1 / 3.0 && m1 > m0 / 3.0,
-            "unknown {m0:.4}s vs wrong password {m1:.4}s"
-        );
-        // The login form and the reset form answer alike too.
+        // The login form answers alike, with the same work.
         let mut b = Browser::new(&t);
+        b.get("/login/").await;
+        let before = t.app.password_verifications();
         let x = b.login("ghost@tessera.test", "wrong-Passw0rd").await;
+        let mid = t.app.password_verifications();
         let y = b.login(OWNER, "wrong-Passw0rd").await;
+        assert_eq!((mid - before, t.app.password_verifications() - mid), (1, 1));
         assert_eq!(x.status, y.status);
         assert!(
             x.text.contains("Please enter a correct email")
