@@ -74,6 +74,10 @@ impl App {
             .await?
             .map_err(|wait| AppError::RateLimited { retry_after: wait })?;
         let fail = |e: AppError| async move {
+            self.metrics()
+                .auth_failures
+                .with_label_values(&["password"])
+                .inc();
             if let Some(ip) = client_ip {
                 limits.auth_failures_by_ip.hit(store, ip, now).await?.ok();
             }

@@ -99,6 +99,33 @@ impl App {
         key: &str,
         allow_incoming_webhook: bool,
     ) -> Result<Principal> {
+        let result = self
+            .check_api_key(subdomain, username, key, allow_incoming_webhook)
+            .await;
+        if let Err(AppError::Auth(f)) = &result {
+            let reason = match f {
+                AuthFailure::MalformedKey => "malformed_key",
+                AuthFailure::InvalidKey => "invalid_key",
+                AuthFailure::RealmDeactivated => "realm_deactivated",
+                AuthFailure::UserDeactivated => "user_deactivated",
+                AuthFailure::WrongSubdomain => "wrong_subdomain",
+                AuthFailure::IncomingWebhookBot => "incoming_webhook_bot",
+            };
+            self.metrics()
+                .auth_failures
+                .with_label_values(&[reason])
+                .inc();
+        }
+        result
+    }
+
+    async fn check_api_key(
+        &self,
+        subdomain: &str,
+        username: Option<&str>,
+        key: &str,
+        allow_incoming_webhook: bool,
+    ) -> Result<Principal> {
         // Shape and checksum first: a made-up key never reaches the cache or the store.
         let key = ApiKey::parse(key).map_err(|e| match e {
             ApiKeyError::Malformed => AppError::Auth(AuthFailure::MalformedKey),

@@ -34,6 +34,8 @@ pub struct KeyCache {
     seen: Arc<AtomicI64>,
     /// Set once a PostgreSQL listener is running, so hits need no polling.
     listening: Arc<std::sync::atomic::AtomicBool>,
+    hits: Option<prometheus::IntCounter>,
+    misses: Option<prometheus::IntCounter>,
 }
 
 impl KeyCache {
@@ -50,18 +52,34 @@ impl KeyCache {
                 .build(),
             seen: Arc::new(AtomicI64::new(-1)),
             listening: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            hits: None,
+            misses: None,
         }
+    }
+
+    /// Count hits and misses in these metrics.
+    pub(crate) fn with_counters(
+        mut self,
+        hits: prometheus::IntCounter,
+        misses: prometheus::IntCounter,
+    ) -> KeyCache {
+        self.hits = Some(hits);
+        self.misses = Some(misses);
+        self
     }
 
     /// Look a digest up, loading from the store on a miss.
     pub async fn get(&self, digest: &KeyDigest) -> Result<Option<Principal>> {
         self.sync().await?;
         if let Some(p) = self.positive.get(&digest.0).await {
+            self.hits.as_ref().inspect(|c| c.inc());
             return Ok(Some(p));
         }
         if self.negative.contains_key(&digest.0) {
+            self.hits.as_ref().inspect(|c| c.inc());
             return Ok(None);
         }
+        self.misses.as_ref().inspect(|c| c.inc());
         match self.store.auth_by_digest(&digest.0).await? {
             Some(row) => {
                 let p = Principal::from_row(&row)

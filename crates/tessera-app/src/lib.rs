@@ -15,6 +15,7 @@ mod fanout;
 mod key_cache;
 mod mail;
 mod messages;
+mod metrics;
 mod password_reset;
 mod passwords;
 mod presence;
@@ -38,6 +39,7 @@ pub use events::{EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, Queu
 pub use key_cache::KeyCache;
 pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
 pub use messages::{Anchor, Destination, Fetch, NarrowTerm, Outgoing};
+pub use metrics::Metrics;
 pub use password_reset::RESET_LINK_LIFETIME_SECS;
 pub use push_devices::PushService;
 pub use rate_limit::{RateLimitInfo, RateLimiter};
@@ -75,6 +77,7 @@ struct Inner {
     uses: devices::UseLog,
     /// This process's name in the event fan-out.
     node_id: String,
+    metrics: Metrics,
 }
 
 /// The Zulip version tessera speaks (decision D1).
@@ -91,8 +94,14 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App> {
         let mailer = mail::Mailer::new(&config.mail)?;
-        let key_cache = KeyCache::new(store.clone(), config.key_cache_capacity);
-        let passwords = passwords::PasswordPool::new(config.password_hash_concurrency);
+        let metrics =
+            Metrics::new().map_err(|e| AppError::Config(format!("metrics registry: {e}")))?;
+        let key_cache = KeyCache::new(store.clone(), config.key_cache_capacity).with_counters(
+            metrics.key_cache_hits.clone(),
+            metrics.key_cache_misses.clone(),
+        );
+        let passwords = passwords::PasswordPool::new(config.password_hash_concurrency)
+            .with_gauge(metrics.password_hashes_in_flight.clone());
         let limits = rate_limit::Limits::new(&config);
         Ok(App {
             inner: Arc::new(Inner {
@@ -112,6 +121,7 @@ impl App {
                     .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
                 uses: devices::UseLog::default(),
                 node_id: tessera_core::Token::generate().expose().to_owned(),
+                metrics,
             }),
         })
     }

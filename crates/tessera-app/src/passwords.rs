@@ -12,6 +12,7 @@ pub(crate) struct PasswordPool {
     dummy: tokio::sync::OnceCell<String>,
     /// Verifications run (real or dummy): the timing-equality property tests check.
     verifications: std::sync::atomic::AtomicU64,
+    in_flight: Option<prometheus::IntGauge>,
 }
 
 impl PasswordPool {
@@ -20,10 +21,27 @@ impl PasswordPool {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy: tokio::sync::OnceCell::new(),
             verifications: std::sync::atomic::AtomicU64::new(0),
+            in_flight: None,
         }
     }
 
+    /// Report hashes waiting or running in this gauge.
+    pub fn with_gauge(mut self, gauge: prometheus::IntGauge) -> PasswordPool {
+        self.in_flight = Some(gauge);
+        self
+    }
+
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        self.in_flight.as_ref().inspect(|g| g.inc());
+        let result = self.run_inner(f).await;
+        self.in_flight.as_ref().inspect(|g| g.dec());
+        result
+    }
+
+    async fn run_inner<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
         let _permit = self
             .permits
             .acquire()

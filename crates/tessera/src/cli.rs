@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// Failed fetch_api_key attempts allowed per client IP per 10 minutes.
     #[arg(long, env = "TESSERA_AUTH_FAILURES_PER_IP", default_value_t = 100)]
     pub auth_failures_per_ip: u32,
+    /// Serve Prometheus metrics at http://ADDR/metrics on this separate address (off when
+    /// unset; keep it off the public network).
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Authenticated API requests allowed per user per minute (Zulip's `api_by_user`).
     #[arg(long, env = "TESSERA_API_RATE_LIMIT", default_value_t = 200)]
     pub api_rate_limit: u32,

@@ -264,6 +264,21 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             sweeper.events().gc(sweeper.now());
         }
     });
+    if let Some(addr) = &serve.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        println!(
+            "tessera: metrics on http://{}/metrics",
+            metrics.local_addr().map_err(anyhow::Error::from)?
+        );
+        let for_metrics = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = tessera_http::serve_metrics(metrics, for_metrics).await {
+                tracing::warn!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(&serve.listen)
         .await
         .with_context(|| format!("cannot listen on {}", serve.listen))?;

@@ -979,3 +979,53 @@ both!(
         server.abort();
     }
 );
+
+#[tokio::test]
+async fn metrics_count_requests_failures_and_cache_hits() {
+    let t = TestApp::new(tessera_store::Engine::Sqlite).await;
+    t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+    t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+    t.get(
+        "/api/v1/users/me",
+        Some((OWNER, "0123456789abcdefghijklmnopqrstuv")),
+    )
+    .await;
+    t.get("/api/v1/users/me", Some((OWNER, "short"))).await;
+    let text = t.app.render_metrics();
+    let value = |needle: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(needle))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(
+        value("tessera_auth_failures_total{reason=\"malformed_key\"}"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("tessera_auth_failures_total{reason=\"invalid_key\"}"),
+        1.0,
+        "{text}"
+    );
+    assert!(value("tessera_key_cache_hits_total") >= 1.0, "{text}");
+    assert!(value("tessera_key_cache_misses_total") >= 1.0, "{text}");
+    assert!(text.contains("tessera_event_queues 0"), "{text}");
+    // The router's per-route counters (route templates, not concrete paths).
+    let r = tessera_http::router(t.app.clone());
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/bots/77/api_key")
+        .header("host", crate::helpers::HOST)
+        .header("authorization", crate::helpers::basic(OWNER, &t.owner_key))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let _ = r.oneshot(req).await;
+    let text = t.app.render_metrics();
+    assert!(
+        text.contains("tessera_http_requests_total{method=\"GET\",route=\"/api/v1/bots/{bot_id}/api_key\",status=\"400\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("/bots/77/"), "no concrete ids in labels");
+}
