@@ -597,7 +597,7 @@ impl App {
         if f.num_before < 0 || f.num_after < 0 {
             return Err(AppError::bad("Invalid num_before or num_after"));
         }
-        if f.num_before + f.num_after > MAX_MESSAGES_PER_FETCH {
+        if f.num_before.saturating_add(f.num_after) > MAX_MESSAGES_PER_FETCH {
             return Err(AppError::bad("Too many messages requested (maximum 5000)."));
         }
         if f.num_before > 0 && f.num_after > 0 && !f.include_anchor {

@@ -253,6 +253,11 @@ impl App {
         let mut streams = Vec::new();
         for (name, description) in &req.names {
             let name = check_stream_name(name).map_err(AppError::bad)?;
+            if description.chars().count() > 1024 {
+                return Err(AppError::bad(
+                    "Channel description too long (limit: 1024 characters).",
+                ));
+            }
             let stream = match self.store().stream_by_name(who.realm_id, &name).await? {
                 Some(s) => {
                     if !self.can_access_stream(who, &s).await? {

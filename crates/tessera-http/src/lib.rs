@@ -199,7 +199,10 @@ fn json_only_routes() -> Router<App> {
 fn web_routes() -> Router<App> {
     use web::{assets, emails, login, password_reset, settings};
     Router::new()
-        .route("/", get(settings::get_settings_root))
+        .route(
+            "/",
+            get(settings::get_settings_root).fallback(only(&["GET"])),
+        )
         .route(
             "/login/",
             get(login::get_login)
@@ -214,15 +217,24 @@ fn web_routes() -> Router<App> {
         )
         .route(
             "/accounts/login/subdomain/{token}",
-            get(login::get_login_subdomain),
+            get(login::get_login_subdomain).fallback(only(&["GET"])),
         )
         .route(
             "/accounts/logout/",
             post(login::post_logout).fallback(only(&["POST"])),
         )
-        .route("/settings", get(settings::get_settings_root))
-        .route("/settings/", get(settings::get_settings_root))
-        .route("/settings/{tab}", get(settings::get_settings_tab))
+        .route(
+            "/settings",
+            get(settings::get_settings_root).fallback(only(&["GET"])),
+        )
+        .route(
+            "/settings/",
+            get(settings::get_settings_root).fallback(only(&["GET"])),
+        )
+        .route(
+            "/settings/{tab}",
+            get(settings::get_settings_tab).fallback(only(&["GET"])),
+        )
         .route(
             "/accounts/password/reset/",
             get(password_reset::get_reset)
@@ -231,7 +243,7 @@ fn web_routes() -> Router<App> {
         )
         .route(
             "/accounts/password/reset/done/",
-            get(password_reset::get_reset_done),
+            get(password_reset::get_reset_done).fallback(only(&["GET"])),
         )
         .route(
             "/accounts/password/reset/{uid}/{token}/",
@@ -241,10 +253,13 @@ fn web_routes() -> Router<App> {
         )
         .route(
             "/accounts/password/done/",
-            get(password_reset::get_password_done),
+            get(password_reset::get_password_done).fallback(only(&["GET"])),
         )
-        .route("/emails/", get(emails::get_emails))
-        .route("/static/{file}", get(assets::get_static))
+        .route("/emails/", get(emails::get_emails).fallback(only(&["GET"])))
+        .route(
+            "/static/{file}",
+            get(assets::get_static).fallback(only(&["GET"])),
+        )
 }
 
 /// The whole application router.
@@ -266,6 +281,8 @@ pub fn router(app: App) -> Router {
             app.clone(),
             record_metrics,
         ))
+        // Extractors that read bodies themselves (multipart) get the same 5 MiB as `Params`.
+        .layer(axum::extract::DefaultBodyLimit::max(params::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook

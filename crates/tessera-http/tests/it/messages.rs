@@ -1029,3 +1029,62 @@ async fn metrics_count_requests_failures_and_cache_hits() {
     );
     assert!(!text.contains("/bots/77/"), "no concrete ids in labels");
 }
+
+#[tokio::test]
+async fn found_by_schemathesis() {
+    let t = TestApp::new(tessera_store::Engine::Sqlite).await;
+    // num_before + num_after must not overflow.
+    let big = 4_611_686_018_427_387_904_i64;
+    let r = t
+        .get(
+            &format!("/api/v1/messages?anchor=newest&num_before={big}&num_after={big}"),
+            Some(t.owner()),
+        )
+        .await;
+    r.error(
+        400,
+        "BAD_REQUEST",
+        "Too many messages requested (maximum 5000).",
+    );
+    // Bodies up to 5 MiB are read whatever the extractor; above, Zulip's JSON 413.
+    let (_, key, _) = t.bot(t.owner(), "bighook", 2).await;
+    let r = t
+        .raw_post(
+            &format!("/api/v1/external/json?api_key={key}&stream=general"),
+            "application/json",
+            vec![b'a'; 3_000_000],
+        )
+        .await;
+    r.error(400, "INVALID_JSON", "Malformed JSON");
+    let r = t
+        .raw_post(
+            &format!("/api/v1/external/json?api_key={key}&stream=general"),
+            "application/json",
+            vec![b'a'; 6_000_000],
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.body["result"], "error");
+    let boundary = "XyZ";
+    let content = "b".repeat(3_000_000);
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\nstream\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\ngeneral\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"topic\"\r\n\r\nbig\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/messages")
+        .header("host", crate::helpers::HOST)
+        .header("authorization", crate::helpers::basic(OWNER, &t.owner_key))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = t.send(req).await;
+    r.ok();
+    // Web pages answer a wrong method with Zulip's 405 body too.
+    let r = t.request(Method::POST, "/settings", None, &[], &[]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.body["msg"], "Method Not Allowed");
+}
