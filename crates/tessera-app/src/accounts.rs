@@ -51,6 +51,10 @@ impl App {
             seal_key: Box::new(move |id| secret.seal(Purpose::ApiKey, id, &plain)),
             service: None,
             timezone: String::new(),
+            default_stream_colors: crate::STREAM_COLORS
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
         };
         (new, key)
     }

@@ -872,7 +872,12 @@ impl App {
                 emoji_code: code,
                 reaction_type: reaction_type.clone(),
             };
-            if !self.store().add_reaction(&r).await? {
+            let added = self.store().add_reaction(&r).await.map_err(|e| match e {
+                // The message was deleted meanwhile.
+                tessera_store::StoreError::NotFound => AppError::bad("Invalid message(s)"),
+                e => e.into(),
+            })?;
+            if !added {
                 return Err(AppError::Coded {
                     code: "REACTION_ALREADY_EXISTS",
                     msg: "Reaction already exists.".into(),

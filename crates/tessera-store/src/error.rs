@@ -24,6 +24,8 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_owned())
             }
+            // A row the write refers to is gone (e.g. deleted by a concurrent request).
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
             _ => StoreError::Db(e),
         }
     }

@@ -96,6 +96,9 @@ pub struct NewUser {
     pub seal_key: Sealer,
     pub service: Option<NewService>,
     pub timezone: String,
+    /// Subscribe the new account to the realm's default channels in the same transaction,
+    /// with these colours in order (Zulip's palette).
+    pub default_stream_colors: Vec<String>,
 }
 
 /// A stored service.
@@ -234,9 +237,32 @@ impl Store {
         now: i64,
     ) -> Result<UserRow> {
         let realm_id = new.realm_id;
+        let colors = new.default_stream_colors.clone();
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let id = insert_user!(tx, new, realm_id, acting, now);
+            // The account and its default channels land together or not at all.
+            let defaults: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM streams WHERE realm_id = $1 AND is_default ORDER BY name_lower",
+            )
+            .bind(realm_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (i, (stream_id,)) in defaults.iter().enumerate() {
+                let color = colors
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| "#c2c2c2".to_owned());
+                sqlx::query(
+                    "INSERT INTO subscriptions (user_id, stream_id, active, color) VALUES ($1, $2, TRUE, $3) \
+                     ON CONFLICT (user_id, stream_id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(stream_id)
+                .bind(color)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             id
         });

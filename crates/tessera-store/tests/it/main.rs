@@ -22,6 +22,7 @@ fn new_user(realm_id: i64, email: &str, digest: u8) -> NewUser {
         }),
         service: None,
         timezone: String::new(),
+        default_stream_colors: Vec::new(),
     }
 }
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Benchmarks of the key path, as ratios measured in one run (see bench/README.md).
+
+  authenticated GET /api/v1/users/me ÷ unauthenticated GET /api/v1/server_settings
+  (server pinned to CPU 0, wrk to CPU 1): throughput ratio and server CPU µs per request from
+  /proc/<pid>/stat;  the same with 10^6 extra users in the store ÷ with 10^3 (SQLite and
+  PostgreSQL);  API p99 during a fetch_api_key storm ÷ idle p99;  idle RSS.
+
+Usage: bench/auth_path.py [--engine sqlite|postgres|both] [--seconds 8]
+Needs: a release binary (cargo build --release -p tessera), wrk (apt), taskset, psql.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(os.environ.get("TESSERA_BIN", ROOT / "target/release/tessera"))
+PG = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+OWNER = "owner@example.com"
+PASSWORD = "bench-Passw0rd-tessera"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, engine: str, extra_users: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
+        self.db = None
+        args = ["--data-dir", str(self.dir)]
+        if engine == "postgres":
+            self.db = f"tessera_bench_{secrets.token_hex(4)}"
+            subprocess.run(["psql", PG, "-qc", f"CREATE DATABASE {self.db}"], check=True)
+            args += ["--database-url", PG.rsplit("/", 1)[0] + "/" + self.db]
+        subprocess.run([str(BIN), "init", "--org-name", "Bench", "--email", OWNER, *args],
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+        if extra_users:
+            self.fill(engine, extra_users)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", "0", str(BIN), "serve", "--listen", f"127.0.0.1:{self.port}",
+             "--api-rate-limit", "1000000000", "--auth-failures-per-ip", "1000000000", *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "TESSERA_LOG": "error"})
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{self.base}/api/v1/server_settings", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        req = urllib.request.Request(f"{self.base}/api/v1/fetch_api_key",
+                                     data=f"username={OWNER}&password={PASSWORD}".encode())
+        self.key = json.load(urllib.request.urlopen(req))["api_key"]
+        self.auth = "Basic " + base64.b64encode(f"{OWNER}:{self.key}".encode()).decode()
+
+    def fill(self, engine: str, n: int) -> None:
+        """n filler users with random key digests: a big users table and digest index."""
+        cols = ("realm_id, email, delivery_email, email_lower, full_name, role, is_active, is_bot, "
+                "api_key_digest, api_key_nonce, api_key_sealed, date_joined")
+        if engine == "sqlite":
+            con = sqlite3.connect(self.dir / "tessera.db")
+            con.execute(
+                f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {n}) "
+                f"INSERT INTO users ({cols}) SELECT 1, 'filler' || i || '@example.com', 'filler' || i || '@example.com', "
+                "'filler' || i || '@example.com', 'Filler ' || i, 400, 1, 0, randomblob(32), randomblob(24), randomblob(48), 0 FROM seq")
+            con.commit()
+            con.close()
+        else:
+            url = PG.rsplit("/", 1)[0] + "/" + self.db
+            subprocess.run(["psql", url, "-qc",
+                f"INSERT INTO users ({cols}) SELECT 1, 'filler' || i || '@example.com', 'filler' || i || '@example.com', "
+                "'filler' || i || '@example.com', 'Filler ' || i, 400, TRUE, FALSE, "
+                "decode(md5(i::text) || md5('x' || i::text), 'hex'), decode(md5('n' || i::text), 'hex'), "
+                f"decode(md5('s' || i::text), 'hex'), 0 FROM generate_series(1, {n}) AS i; ANALYZE users;"], check=True)
+
+    def wrk(self, path: str, seconds: int, auth: bool, conns: int = 16) -> dict:
+        cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency"]
+        if auth:
+            cmd += ["-H", f"Authorization: {self.auth}"]
+        cmd.append(self.base + path)
+        before = cpu_seconds(self.proc.pid)
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        used = cpu_seconds(self.proc.pid) - before
+        total = int(re.search(r"(\d+) requests in", out).group(1))
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return {"rps": rps, "requests": total, "cpu_us_per_req": used / total * 1e6, "p99_ms": p99,
+                "errors": int(non2xx.group(1)) if non2xx else 0}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.db:
+            subprocess.run(["psql", PG, "-qc", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)"], check=False)
+
+
+def parse_ms(s: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", s)
+    v = float(m.group(1))
+    return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
+
+
+STORM_LUA = r"""
+math.randomseed(os.time())
+request = function()
+  local u = "ghost" .. math.random(1, 1000000000) .. "@example.com"
+  return wrk.format("POST", "/api/v1/fetch_api_key", {["Content-Type"]="application/x-www-form-urlencoded"},
+                    "username=" .. u .. "&password=wrong-password")
+end
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engine", default="both")
+    ap.add_argument("--seconds", type=int, default=8)
+    a = ap.parse_args()
+    engines = ["sqlite", "postgres"] if a.engine == "both" else [a.engine]
+    secs = a.seconds
+    results = {}
+    for engine in engines:
+        for users in (1_000, 1_000_000):
+            s = Server(engine, users)
+            try:
+                time.sleep(1)
+                rss = rss_kib(s.proc.pid)
+                s.wrk("/api/v1/users/me", 2, True)  # warm the cache
+                me = s.wrk("/api/v1/users/me", secs, True)
+                settings = s.wrk("/api/v1/server_settings", secs, False)
+                r = {"idle_rss_kib": rss, "users_me": me, "server_settings": settings}
+                if users == 1_000:
+                    # p99 of users/me while another wrk runs a fetch_api_key storm.
+                    lua = s.dir / "storm.lua"
+                    lua.write_text(STORM_LUA)
+                    storm = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{secs + 2}s",
+                                              "-s", str(lua), s.base + "/api/v1/fetch_api_key"],
+                                             stdout=subprocess.PIPE, text=True)
+                    time.sleep(1)
+                    r["users_me_during_storm"] = s.wrk("/api/v1/users/me", secs, True, conns=4)
+                    r["users_me_idle_4conns"] = None
+                    storm_out = storm.communicate()[0]
+                    r["storm_rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", storm_out).group(1))
+                    r["users_me_idle_4conns"] = s.wrk("/api/v1/users/me", secs, True, conns=4)
+                results[f"{engine}/{users}"] = r
+                print(json.dumps({f"{engine}/{users}": r}), flush=True)
+            finally:
+                s.stop()
+    print("\nsummary")
+    for engine in engines:
+        small, big = results[f"{engine}/1000"], results[f"{engine}/1000000"]
+        me, st = small["users_me"], small["server_settings"]
+        print(f"{engine}: users/me {me['rps']:.0f} rps, server_settings {st['rps']:.0f} rps, "
+              f"ratio {me['rps'] / st['rps']:.3f}; CPU/request {me['cpu_us_per_req']:.1f} µs vs "
+              f"{st['cpu_us_per_req']:.1f} µs (+{me['cpu_us_per_req'] - st['cpu_us_per_req']:.1f})")
+        print(f"{engine}: 10^6 users ÷ 10^3: users/me throughput ratio "
+              f"{big['users_me']['rps'] / me['rps']:.3f}")
+        storm, idle = small["users_me_during_storm"], small["users_me_idle_4conns"]
+        print(f"{engine}: p99 during fetch_api_key storm {storm['p99_ms']:.2f} ms ÷ idle {idle['p99_ms']:.2f} ms = "
+              f"{storm['p99_ms'] / idle['p99_ms']:.2f} (storm {small['storm_rps']:.0f} rps)")
+        print(f"{engine}: idle RSS {small['idle_rss_kib'] / 1024:.1f} MiB")
+        errs = sum(x["errors"] for k in (small, big) for x in k.values() if isinstance(x, dict))
+        if errs:
+            print(f"{engine}: WARNING {errs} non-2xx responses", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
