@@ -112,6 +112,8 @@ class Server:
         before = cpu_seconds(self.proc.pid)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         used = cpu_seconds(self.proc.pid) - before
+        if "99%" not in out:
+            raise SystemExit(f"wrk produced no latency distribution for {path}:\n{out}")
         total = int(re.search(r"(\d+) requests in", out).group(1))
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))

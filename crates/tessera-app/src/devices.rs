@@ -322,6 +322,13 @@ impl App {
         if !user.is_active || realm.deactivated {
             return Err(AppError::UserDeactivated);
         }
+        self.note_login(
+            &user,
+            "ZulipDesktop",
+            origin.ip.as_deref(),
+            "desktop app login",
+        )
+        .await?;
         self.open_session(user, origin, SESSION_LIFETIME_SECS).await
     }
 }

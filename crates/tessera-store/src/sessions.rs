@@ -113,7 +113,7 @@ impl Store {
         }))
     }
 
-    /// Forget sessions and reset tokens that expired before `before`.
+    /// Forget sessions, reset tokens and desktop-login tokens that expired before `before`.
     pub async fn prune_sessions(&self, before: i64) -> Result<u64> {
         Ok(with_pool!(self, pool => {
             let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -126,7 +126,12 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected();
-            a + b
+            let c = sqlx::query("DELETE FROM login_tokens WHERE expires_at <= $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            a + b + c
         }))
     }
 

@@ -1088,3 +1088,33 @@ async fn found_by_schemathesis() {
     assert_eq!(r.status, 405);
     assert_eq!(r.body["msg"], "Method Not Allowed");
 }
+
+both!(channel_descriptions_are_limited, |t: TestApp| async move {
+    let long = format!(
+        "[{{\"name\": \"verbose\", \"description\": \"{}\"}}]",
+        "d".repeat(1025)
+    );
+    let r = t
+        .post(
+            "/api/v1/users/me/subscriptions",
+            Some(t.owner()),
+            &[("subscriptions", &long)],
+        )
+        .await;
+    r.error(
+        400,
+        "BAD_REQUEST",
+        "Channel description too long (limit: 1024 characters).",
+    );
+    let ok = format!(
+        "[{{\"name\": \"verbose\", \"description\": \"{}\"}}]",
+        "d".repeat(1024)
+    );
+    t.post(
+        "/api/v1/users/me/subscriptions",
+        Some(t.owner()),
+        &[("subscriptions", &ok)],
+    )
+    .await
+    .ok();
+});
