@@ -219,7 +219,10 @@ test('changing the password with "Also generate a new API key" logs out apps and
   await s.shot(page, 'change-password-regenerate');
   await page.click('#change_password_submit');
   await modal.waitFor({ state: 'hidden' });
-  await waitForText(page, '#account_settings_status', { matches: /Your password has been changed\./ });
+  // With a new key the page reloads (devices and sessions changed) and says so.
+  await waitForText(page, '#account_settings_status', {
+    matches: /Your password has been changed and a new API key was generated\./,
+  });
   await s.shot(page, 'password-changed');
 
   assertRefused(await pythonMe(member.email, key), 'the old key after a password change');

@@ -511,7 +511,7 @@ both!(
 );
 
 both!(
-    cve_2025_30368_cross_organization_keys_sessions_and_bots,
+    cve_2025_30368_cve_2025_30369_cve_2017_0910_cve_2021_30478_cross_organization,
     |t: TestApp| async move {
         // CVE-2025-30368/30369, CVE-2017-0910, CVE-2021-30478.
         let other = t
