@@ -193,6 +193,7 @@ impl App {
         streams: &mut HashMap<i64, Option<StreamRow>>,
         reactions: &[ReactionRow],
         apply_markdown: bool,
+        realm_str: &str,
     ) -> Result<Value> {
         let unknown = Person {
             id: row.sender_id,
@@ -204,7 +205,6 @@ impl App {
             .get(&row.sender_id)
             .map(|(p, _)| p)
             .unwrap_or(&unknown);
-        let realm = self.store().realm_by_id(row.realm_id).await?;
         let (display_recipient, kind, stream_id) = if row.recipient_type == RECIPIENT_STREAM {
             if let std::collections::hash_map::Entry::Vacant(slot) = streams.entry(row.recipient_id)
             {
@@ -276,7 +276,7 @@ impl App {
         m.insert("submessages".into(), json!([]));
         m.insert("sender_full_name".into(), json!(sender.full_name));
         m.insert("sender_email".into(), json!(sender.email));
-        m.insert("sender_realm_str".into(), json!(realm.string_id));
+        m.insert("sender_realm_str".into(), json!(realm_str));
         m.insert("display_recipient".into(), display_recipient);
         m.insert("type".into(), json!(kind));
         if let Some(id) = stream_id {
@@ -425,7 +425,7 @@ impl App {
             streams.insert(s.id, Some(s.clone()));
         }
         let message = self
-            .message_dict(&row, &people, &mut streams, &[], true)
+            .message_dict(&row, &people, &mut streams, &[], true, &who.realm_string_id)
             .await?;
         self.events()
             .publish(Notice::Message(Box::new(MessageNotice {
@@ -651,7 +651,14 @@ impl App {
         let mut messages = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut m = self
-                .message_dict(r, &people, &mut streams, &reactions, f.apply_markdown)
+                .message_dict(
+                    r,
+                    &people,
+                    &mut streams,
+                    &reactions,
+                    f.apply_markdown,
+                    &who.realm_string_id,
+                )
                 .await?;
             if let Some(map) = m.as_object_mut() {
                 map.insert(
@@ -990,16 +997,7 @@ impl App {
              I can also help you get set up! Just click anywhere on this message or press `r` to reply.\n\n\
              Here are a few messages I understand: `apps`, `profile`, `theme`, `channels`, `topics`, `message formatting`, `keyboard shortcuts`, `help`."
         );
-        let principal = crate::auth::Principal {
-            user_id: tessera_core::UserId(bot.id),
-            realm_id: bot.realm_id,
-            realm_string_id: String::new(),
-            delivery_email: bot.delivery_email.clone(),
-            role: tessera_core::Role::Member,
-            is_active: true,
-            realm_deactivated: false,
-            bot_type: Some(BotType::Generic),
-        };
+        let principal = self.principal_of(&bot).await?;
         self.send_message(
             &principal,
             Outgoing {
