@@ -188,7 +188,7 @@ impl App {
     /// webhook get their service `token`).
     pub async fn zuliprc_for(&self, user: &UserRow) -> Result<String> {
         let key = self.reveal_api_key(user)?;
-        let realm = self.store().realm_by_id(user.realm_id).await?;
+        let realm = self.realm_by_id(user.realm_id).await?;
         let token = match self.store().service_for(user.id).await? {
             Some(s) if user.bot_type == Some(3) => Some(
                 self.secret()

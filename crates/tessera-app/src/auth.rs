@@ -3,9 +3,10 @@
 //! deactivated → subdomain → incoming-webhook restriction.
 
 use crate::{App, AppError, Result};
+use std::sync::{Arc, OnceLock};
 use tessera_core::secrets::Purpose;
 use tessera_core::{ApiKey, ApiKeyError, BotType, Role, UserId};
-use tessera_store::AuthRow;
+use tessera_store::{AuthRow, UserRow};
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,49 @@ pub struct Principal {
     pub is_active: bool,
     pub realm_deactivated: bool,
     pub bot_type: Option<BotType>,
+    /// The caller's own user row for `GET /users/me`, read once and then kept for as long as
+    /// this principal stays in the key cache (clones share it; evicting the key drops it).
+    pub(crate) profile: ProfileSlot,
+}
+
+/// A lazily filled, shared copy of the caller's user row with every secret column emptied.
+#[derive(Clone, Default)]
+pub struct ProfileSlot(Arc<OnceLock<Arc<UserRow>>>);
+
+impl ProfileSlot {
+    /// The cached row, if filled.
+    pub(crate) fn get(&self) -> Option<Arc<UserRow>> {
+        self.0.get().cloned()
+    }
+
+    /// Keep `row` (without its password hash and key columns).
+    pub(crate) fn fill(&self, row: &UserRow) {
+        let mut row = row.clone();
+        row.password_hash = None;
+        row.api_key_digest = Vec::new();
+        row.api_key_nonce = Vec::new();
+        row.api_key_sealed = Vec::new();
+        let _ = self.0.set(Arc::new(row));
+    }
+}
+
+/// Not part of a principal's identity.
+impl PartialEq for ProfileSlot {
+    fn eq(&self, _: &ProfileSlot) -> bool {
+        true
+    }
+}
+
+impl Eq for ProfileSlot {}
+
+impl std::fmt::Debug for ProfileSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "ProfileSlot(filled)"
+        } else {
+            "ProfileSlot(empty)"
+        })
+    }
 }
 
 impl Principal {
@@ -34,6 +78,7 @@ impl Principal {
                 Some(n) => Some(BotType::from_i64(n)?),
                 None => None,
             },
+            profile: ProfileSlot::default(),
         })
     }
 
@@ -140,7 +185,7 @@ impl App {
             .ok_or(AppError::Auth(AuthFailure::InvalidKey))?;
         if let Some(username) = username {
             // Empty usernames are a mismatch too.
-            if username.trim().to_lowercase() != principal.delivery_email.to_lowercase() {
+            if !same_email(username.trim(), &principal.delivery_email) {
                 return Err(AppError::Auth(AuthFailure::InvalidKey));
             }
         }
@@ -161,19 +206,42 @@ impl App {
     }
 }
 
+/// Zulip's `email.lower() == username.lower()`, without allocating.
+fn same_email(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
 impl App {
     /// The principal of a stored user (for work done on a user's behalf, e.g. a bot's reply).
     pub async fn principal_of(&self, user: &tessera_store::UserRow) -> Result<Principal> {
-        let realm = self.store().realm_by_id(user.realm_id).await?;
-        Ok(Principal {
+        let realm = self.realm_by_id(user.realm_id).await?;
+        Ok(Principal::of_user(
+            user,
+            &realm.string_id,
+            realm.deactivated,
+        ))
+    }
+}
+
+impl Principal {
+    /// A principal for a stored user of the realm `realm_string_id` (an unknown role reads
+    /// as a member).
+    pub fn of_user(user: &UserRow, realm_string_id: &str, realm_deactivated: bool) -> Principal {
+        Principal {
             user_id: UserId(user.id),
             realm_id: user.realm_id,
-            realm_string_id: realm.string_id,
+            realm_string_id: realm_string_id.to_owned(),
             delivery_email: user.delivery_email.clone(),
             role: Role::from_i64(user.role).unwrap_or(Role::Member),
             is_active: user.is_active,
-            realm_deactivated: realm.deactivated,
+            realm_deactivated,
             bot_type: user.bot_type.and_then(BotType::from_i64),
-        })
+            profile: ProfileSlot::default(),
+        }
     }
 }

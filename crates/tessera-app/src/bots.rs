@@ -290,6 +290,7 @@ impl App {
                 self.store()
                     .set_full_name(bot.id, &name, actor, now)
                     .await?;
+                self.inner.key_cache.evict(&bot.api_key_digest).await;
             }
         }
         if let Some(role) = patch.role {
@@ -328,6 +329,7 @@ impl App {
                 self.store()
                     .set_bot_owner(bot.id, owner.id, actor, now)
                     .await?;
+                self.inner.key_cache.evict(&bot.api_key_digest).await;
             }
         }
         if (patch.service_payload_url.is_some() || patch.service_interface.is_some())

@@ -20,10 +20,14 @@ pub const USE_RECORD_INTERVAL_SECS: i64 = 60;
 /// Zulip's desktop-flow token lifetime.
 pub const DESKTOP_TOKEN_SECS: i64 = 15;
 
+/// A user's clients: (client name, last write).
+type ClientUses = Vec<(Box<str>, i64)>;
+
 /// In-memory "last written" times, keyed by (user, client) and by session id.
 #[derive(Default)]
 pub(crate) struct UseLog {
-    clients: Mutex<HashMap<(i64, String), i64>>,
+    /// user → (client name, last write) for each client the user was seen with.
+    clients: Mutex<HashMap<i64, ClientUses>>,
     sessions: Mutex<HashMap<i64, i64>>,
     writes: AtomicU64,
 }
@@ -38,6 +42,30 @@ impl UseLog {
             Some(t) if now - *t < USE_RECORD_INTERVAL_SECS * 1_000_000 => false,
             _ => {
                 m.insert(key, now);
+                true
+            }
+        }
+    }
+
+    /// Whether a client use is due for a write (no allocation when it is not).
+    fn client_due(&self, user_id: i64, client: &str, now: i64) -> bool {
+        let interval = USE_RECORD_INTERVAL_SECS * 1_000_000;
+        let mut m = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 200_000 {
+            m.retain(|_, seen| {
+                seen.retain(|(_, t)| now - *t < interval);
+                !seen.is_empty()
+            });
+        }
+        let seen = m.entry(user_id).or_default();
+        match seen.iter_mut().find(|(name, _)| &**name == client) {
+            Some((_, t)) if now - *t < interval => false,
+            Some((_, t)) => {
+                *t = now;
+                true
+            }
+            None => {
+                seen.push((client.into(), now));
                 true
             }
         }
@@ -89,7 +117,7 @@ impl App {
     pub async fn note_client_use(&self, user_id: i64, client: &str, ip: Option<&str>) {
         let now = self.now();
         let log = &self.inner.uses;
-        if !UseLog::due(&log.clients, (user_id, client.to_owned()), now) {
+        if !log.client_due(user_id, client, now) {
             return;
         }
         log.writes.fetch_add(1, Ordering::Relaxed);
@@ -185,7 +213,7 @@ impl App {
             .clients
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|(u, _), _| *u != user_id);
+            .remove(&user_id);
     }
 
     /// After a password login (API or web) or a key hand-off: audit, and the new-login email
@@ -221,7 +249,7 @@ impl App {
         if known || !user.enable_login_emails || user.is_bot {
             return Ok(());
         }
-        let realm = self.store().realm_by_id(user.realm_id).await?;
+        let realm = self.realm_by_id(user.realm_id).await?;
         let realm_url = self.realm_url(&realm.string_id);
         let when = crate::users::iso_minutes(now)
             .replace('T', " ")
@@ -265,7 +293,7 @@ impl App {
         let key = self.reveal_api_key(user)?;
         let encrypted =
             otp_encrypt_api_key(key.expose(), otp).ok_or_else(|| AppError::bad("Invalid OTP"))?;
-        let realm = self.store().realm_by_id(user.realm_id).await?;
+        let realm = self.realm_by_id(user.realm_id).await?;
         let query: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("otp_encrypted_api_key", &encrypted)
             .append_pair("email", &user.delivery_email)
@@ -315,7 +343,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::bad("The login link is invalid or has expired."))?;
         let user = self.user_row(user_id).await?;
-        let realm = self.store().realm_by_id(user.realm_id).await?;
+        let realm = self.realm_by_id(user.realm_id).await?;
         if realm.string_id != subdomain {
             return Err(AppError::InvalidSubdomain);
         }

@@ -163,6 +163,7 @@ pub enum QueueError {
 pub struct EventHub {
     queues: Mutex<HashMap<String, Arc<EventQueue>>>,
     fanout: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
+    max_message_ids: crate::users::MaxMessageIds,
 }
 
 impl EventHub {
@@ -288,8 +289,23 @@ impl EventHub {
         self.deliver_local(notice);
     }
 
+    /// Each user's newest message id, as this node's deliveries keep it.
+    pub(crate) fn max_message_ids(&self) -> &crate::users::MaxMessageIds {
+        &self.max_message_ids
+    }
+
     /// Deliver a notice to this node's queues only (what arrives from other nodes).
     pub fn deliver_local(&self, notice: Notice) {
+        match &notice {
+            Notice::Message(m) => {
+                if let Some(id) = m.message["id"].as_i64() {
+                    self.max_message_ids
+                        .delivered(m.recipients.iter().map(|(u, _)| *u), id);
+                }
+            }
+            Notice::Delete { users, .. } => self.max_message_ids.forget(users),
+            _ => {}
+        }
         let queues: Vec<Arc<EventQueue>> = self.lock().values().cloned().collect();
         match notice {
             Notice::Message(m) => {

@@ -72,11 +72,15 @@ impl App {
                             }
                         }
                     }
-                    Ok(None) => tracing::warn!(
-                        "event fan-out: listener reconnected; notices may have been missed"
-                    ),
+                    Ok(None) => {
+                        tracing::warn!(
+                            "event fan-out: listener reconnected; notices may have been missed"
+                        );
+                        reader.events().max_message_ids().clear();
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "event fan-out: listener failed");
+                        reader.events().max_message_ids().clear();
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
                 }

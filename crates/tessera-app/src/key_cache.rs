@@ -4,18 +4,25 @@
 //! Duties (Zulip's, keyed by digest instead of key): evict the old digest on rotation, evict on
 //! deactivation, role and realm changes, and drop any negative entry for a newly assigned key.
 //! Changes made by *other* processes (the CLI beside a server, other nodes) arrive as rows in
-//! `key_invalidations`: on SQLite the cache checks for new rows before trusting a hit; on
-//! PostgreSQL a LISTEN task evicts as notifications arrive and clears everything if its
-//! connection drops (notifications sent meanwhile are lost).
+//! `key_invalidations`: on SQLite the cache looks for new rows whenever the database's
+//! write-ahead log changed (one `stat`, no query, when nothing was written) and at least once
+//! a second; on PostgreSQL a LISTEN task evicts as notifications arrive and clears everything
+//! if its connection drops (notifications sent meanwhile are lost).
+//!
+//! The same invalidations also govern two small caches that keep store round trips off the hot
+//! path: realms (by subdomain and id; dropped on every "drop everything" invalidation) and each
+//! cached principal's own profile for `GET /users/me` (dropped with its key, so a rename, role
+//! change or new bot owner writes an invalidation for the user's digest).
 
 use crate::auth::Principal;
 use crate::{AppError, Result};
 use moka::future::Cache;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tessera_core::KeyDigest;
-use tessera_store::{Engine, Store};
+use tessera_store::{Engine, RealmRow, Store};
 
 /// Positive entries live at most this long even without an invalidation: the bound on how
 /// long a revoked key could outlive a lost notification (every other path evicts at once).
@@ -23,6 +30,56 @@ const POSITIVE_TTL: Duration = Duration::from_secs(30);
 /// Negative entries (unknown keys) are short-lived: a hammering client stays cheap, and a new
 /// key is never refused for long even if an eviction were missed.
 const NEGATIVE_TTL: Duration = Duration::from_secs(30);
+/// On SQLite, look for invalidation rows at least this often even when the write-ahead log
+/// looks unchanged (its timestamps are coarse, and a reset log can keep its size).
+const POLL_BOUND: Duration = Duration::from_secs(1);
+
+/// Cached realms, by subdomain and by id, each with the time it was read.
+#[derive(Default)]
+struct Realms {
+    by_string_id: HashMap<String, (RealmRow, Instant)>,
+    by_id: HashMap<i64, (RealmRow, Instant)>,
+}
+
+/// What `stat` said of the SQLite write-ahead log at the last poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WalStamp {
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+/// The SQLite write-ahead log, held open so that looking at it is one `fstat` (no path walk).
+struct WalWatch {
+    path: std::path::PathBuf,
+    file: Mutex<Option<std::fs::File>>,
+}
+
+impl WalWatch {
+    fn stamp(&self) -> Option<WalStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..2 {
+            if file.is_none() {
+                *file = std::fs::File::open(&self.path).ok();
+            }
+            let m = file.as_ref()?.metadata().ok()?;
+            // Deleted (the last connection closed it) and perhaps made anew: open it again.
+            if m.nlink() == 0 {
+                *file = None;
+                continue;
+            }
+            return Some(WalStamp {
+                ino: m.ino(),
+                len: m.len(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            });
+        }
+        None
+    }
+}
 
 /// Cache of digest → principal, with negative caching.
 #[derive(Clone)]
@@ -34,12 +91,24 @@ pub struct KeyCache {
     seen: Arc<AtomicI64>,
     /// Set once a PostgreSQL listener is running, so hits need no polling.
     listening: Arc<std::sync::atomic::AtomicBool>,
+    /// The SQLite write-ahead log, and what it looked like when last polled.
+    wal: Option<Arc<WalWatch>>,
+    last_poll: Arc<Mutex<Option<(WalStamp, Instant)>>>,
+    realms: Arc<RwLock<Realms>>,
+    /// Queries of `key_invalidations` made (tests check that cache hits skip them).
+    polls: Arc<std::sync::atomic::AtomicU64>,
     hits: Option<prometheus::IntCounter>,
     misses: Option<prometheus::IntCounter>,
 }
 
 impl KeyCache {
     pub(crate) fn new(store: Store, capacity: u64) -> KeyCache {
+        let wal = store.sqlite_wal_file().map(|path| {
+            Arc::new(WalWatch {
+                path,
+                file: Mutex::new(None),
+            })
+        });
         KeyCache {
             store,
             positive: Cache::builder()
@@ -52,6 +121,10 @@ impl KeyCache {
                 .build(),
             seen: Arc::new(AtomicI64::new(-1)),
             listening: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            wal,
+            last_poll: Arc::new(Mutex::new(None)),
+            realms: Arc::new(RwLock::new(Realms::default())),
+            polls: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             hits: None,
             misses: None,
         }
@@ -102,10 +175,61 @@ impl KeyCache {
         }
     }
 
-    /// Drop everything.
+    /// Drop everything (keys, profiles and realms).
     pub fn evict_all(&self) {
         self.positive.invalidate_all();
         self.negative.invalidate_all();
+        *self.realms.write().unwrap_or_else(|p| p.into_inner()) = Realms::default();
+    }
+
+    /// The realm served at `string_id`, from the cache when it is fresh.
+    pub async fn realm_by_string_id(&self, string_id: &str) -> Result<Option<RealmRow>> {
+        self.sync().await?;
+        if let Some((row, at)) = self.realms_read().by_string_id.get(string_id)
+            && at.elapsed() < POSITIVE_TTL
+        {
+            return Ok(Some(row.clone()));
+        }
+        let row = self.store.realm_by_string_id(string_id).await?;
+        if let Some(row) = &row {
+            self.remember_realm(row.clone());
+        }
+        Ok(row)
+    }
+
+    /// The realm with this id, from the cache when it is fresh.
+    pub async fn realm_by_id(&self, id: i64) -> Result<RealmRow> {
+        self.sync().await?;
+        if let Some((row, at)) = self.realms_read().by_id.get(&id)
+            && at.elapsed() < POSITIVE_TTL
+        {
+            return Ok(row.clone());
+        }
+        let row = self.store.realm_by_id(id).await?;
+        self.remember_realm(row.clone());
+        Ok(row)
+    }
+
+    fn realms_read(&self) -> std::sync::RwLockReadGuard<'_, Realms> {
+        self.realms.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember_realm(&self, row: RealmRow) {
+        let now = Instant::now();
+        let mut realms = self.realms.write().unwrap_or_else(|p| p.into_inner());
+        realms
+            .by_string_id
+            .insert(row.string_id.clone(), (row.clone(), now));
+        realms.by_id.insert(row.id, (row, now));
+    }
+
+    /// Whether a poll can be skipped: the SQLite log is unchanged since a recent poll.
+    fn unchanged_since_last_poll(&self, stamp: Option<WalStamp>) -> bool {
+        let Some(stamp) = stamp else {
+            return false;
+        };
+        let last = self.last_poll.lock().unwrap_or_else(|p| p.into_inner());
+        matches!(*last, Some((s, at)) if s == stamp && at.elapsed() < POLL_BOUND)
     }
 
     /// Apply invalidations written since the last look (polling mode).
@@ -113,6 +237,27 @@ impl KeyCache {
         if self.listening.load(Ordering::Acquire) {
             return Ok(());
         }
+        // Stat before querying: a commit after this point changes the log and is seen by the
+        // next request's stat.
+        let stamp = self.wal.as_deref().and_then(WalWatch::stamp);
+        if self.unchanged_since_last_poll(stamp) {
+            return Ok(());
+        }
+        self.poll().await?;
+        if let Some(stamp) = stamp {
+            *self.last_poll.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((stamp, Instant::now()));
+        }
+        Ok(())
+    }
+
+    /// How many times this cache has queried `key_invalidations`.
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    async fn poll(&self) -> Result<()> {
+        self.polls.fetch_add(1, Ordering::Relaxed);
         let latest = self.store.latest_invalidation().await?;
         let seen = self.seen.load(Ordering::Acquire);
         if seen < 0 {

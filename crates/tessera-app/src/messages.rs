@@ -950,7 +950,7 @@ impl App {
 
     /// The realm's Welcome Bot (created on first use).
     async fn welcome_bot(&self, realm_id: i64) -> Result<UserRow> {
-        let realm = self.store().realm_by_id(realm_id).await?;
+        let realm = self.realm_by_id(realm_id).await?;
         let email = format!("welcome-bot@{}", self.bot_domain(&realm.string_id));
         if let Some(u) = self.store().user_by_email(realm_id, &email).await? {
             return Ok(u);
@@ -983,7 +983,7 @@ impl App {
             return Ok(());
         }
         let bot = self.welcome_bot(user.realm_id).await?;
-        let realm_url = self.realm_url(&self.store().realm_by_id(user.realm_id).await?.string_id);
+        let realm_url = self.realm_url(&self.realm_by_id(user.realm_id).await?.string_id);
         let admin_note = if user.role == 100 || user.role == 200 {
             format!(
                 " We also have a guide for [Setting up your organization]({realm_url}/help/getting-your-organization-started-with-zulip)."

@@ -144,7 +144,7 @@ impl App {
             return Ok(None);
         }
         let user = self.user_row(user_id).await?;
-        let realm = self.store().realm_by_id(user.realm_id).await?;
+        let realm = self.realm_by_id(user.realm_id).await?;
         if !user.is_active || realm.string_id != subdomain || realm.deactivated {
             return Ok(None);
         }

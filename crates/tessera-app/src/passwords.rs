@@ -1,12 +1,69 @@
 //! Argon2 work off the async runtime, at most N at once, so a login flood cannot starve the
 //! executor threads or exhaust memory (19 MiB per hash).
+//!
+//! The hashes run on the pool's own threads, scheduled `SCHED_IDLE` on Linux: they get the
+//! CPU only when no request-serving thread wants it, so a storm of password logins slows
+//! down the logins, not the authenticated API. (On a machine kept 100% busy by other work,
+//! logins wait until it has a moment to spare.)
 
 use crate::{AppError, Result};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Start `n` low-priority worker threads that run jobs from one channel; they end when the
+/// returned sender is dropped.
+fn start_workers(n: usize) -> std::sync::mpsc::Sender<Job> {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    for i in 0..n {
+        let rx = Arc::clone(&rx);
+        let spawned = std::thread::Builder::new()
+            .name(format!("tessera-argon2-{i}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panicking job drops its reply channel (the caller gets an error);
+                        // the thread lives on.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start a password-hashing thread");
+        }
+    }
+    tx
+}
+
+/// Make the calling thread `SCHED_IDLE` (Linux) or the lowest priority elsewhere.
+fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let result = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    );
+    if let Err(e) = result {
+        tracing::warn!(error = ?e, "could not lower the password-hashing thread's priority");
+    }
+}
+
 pub(crate) struct PasswordPool {
     permits: Arc<Semaphore>,
+    workers: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
     /// A real hash of a random password: verifying against it costs what a real check costs,
     /// so "no such user" and "wrong password" take the same time.
     dummy: tokio::sync::OnceCell<String>,
@@ -19,6 +76,7 @@ impl PasswordPool {
     pub fn new(concurrency: usize) -> PasswordPool {
         PasswordPool {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            workers: std::sync::Mutex::new(start_workers(concurrency.max(1))),
             dummy: tokio::sync::OnceCell::new(),
             verifications: std::sync::atomic::AtomicU64::new(0),
             in_flight: None,
@@ -47,9 +105,17 @@ impl PasswordPool {
             .acquire()
             .await
             .map_err(|_| AppError::Internal("password pool closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| AppError::Internal(format!("password task: {e}")))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| AppError::Internal("password workers stopped".into()))?;
+        rx.await
+            .map_err(|_| AppError::Internal("password task failed".into()))
     }
 
     /// Hash a new password.

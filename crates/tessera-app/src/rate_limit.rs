@@ -20,12 +20,39 @@ pub struct RateLimitInfo {
     pub reset_after: f64,
 }
 
-/// One sliding-log limiter.
+/// One sliding-log limiter. Requests inside the same millisecond share one log entry (with a
+/// count), so the log of a key holds at most one entry per millisecond of the window however
+/// high the limit is.
 #[derive(Debug)]
 pub struct RateLimiter {
     window_micros: i64,
     max: u32,
-    log: Mutex<HashMap<String, VecDeque<i64>>>,
+    log: Mutex<HashMap<String, Log>>,
+}
+
+/// A key's history: (time of the first request in a millisecond, requests in it), oldest first.
+#[derive(Debug, Default)]
+struct Log {
+    entries: VecDeque<(i64, u32)>,
+    total: u32,
+}
+
+impl Log {
+    fn oldest(&self, now: i64) -> i64 {
+        self.entries.front().map_or(now, |e| e.0)
+    }
+
+    fn newest(&self) -> Option<i64> {
+        self.entries.back().map(|e| e.0)
+    }
+
+    fn push(&mut self, now: i64) {
+        match self.entries.back_mut() {
+            Some((t, n)) if *t / 1000 == now / 1000 => *n += 1,
+            _ => self.entries.push_back((now, 1)),
+        }
+        self.total += 1;
+    }
 }
 
 impl RateLimiter {
@@ -38,7 +65,7 @@ impl RateLimiter {
         }
     }
 
-    fn with_log<T>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<i64>>) -> T) -> T {
+    fn with_log<T>(&self, f: impl FnOnce(&mut HashMap<String, Log>) -> T) -> T {
         let mut guard = self
             .log
             .lock()
@@ -46,28 +73,27 @@ impl RateLimiter {
         f(&mut guard)
     }
 
-    fn trim(&self, entries: &mut VecDeque<i64>, now: i64) {
-        while entries
-            .front()
-            .is_some_and(|&t| t <= now - self.window_micros)
+    fn trim(&self, log: &mut Log, now: i64) {
+        while let Some(&(t, n)) = log.entries.front()
+            && t <= now - self.window_micros
         {
-            entries.pop_front();
+            log.entries.pop_front();
+            log.total -= n;
         }
     }
 
     /// Seconds to wait if `key` is limited now, without recording anything.
     pub fn limited(&self, key: &str, now: i64) -> Option<f64> {
-        self.with_log(|log| {
-            let entries = log.get_mut(key)?;
-            self.trim(entries, now);
-            self.wait(entries, now)
+        self.with_log(|logs| {
+            let log = logs.get_mut(key)?;
+            self.trim(log, now);
+            self.wait(log, now)
         })
     }
 
-    fn wait(&self, entries: &VecDeque<i64>, now: i64) -> Option<f64> {
-        if entries.len() as u32 >= self.max {
-            let oldest = entries.front().copied().unwrap_or(now);
-            Some(((oldest + self.window_micros - now) as f64 / 1e6).max(0.0))
+    fn wait(&self, log: &Log, now: i64) -> Option<f64> {
+        if log.total >= self.max {
+            Some(((log.oldest(now) + self.window_micros - now) as f64 / 1e6).max(0.0))
         } else {
             None
         }
@@ -75,29 +101,31 @@ impl RateLimiter {
 
     /// Record an event for `key` unless it is limited; `Err(retry_after)` when limited.
     pub fn hit(&self, key: &str, now: i64) -> Result<RateLimitInfo, f64> {
-        self.with_log(|log| {
+        self.with_log(|logs| {
             // Bound memory: forget idle keys now and then.
-            if log.len() > 100_000 {
-                log.retain(|_, v| v.back().is_some_and(|&t| t > now - self.window_micros));
+            if logs.len() > 100_000 {
+                logs.retain(|_, l| l.newest().is_some_and(|t| t > now - self.window_micros));
             }
-            let entries = log.entry(key.to_owned()).or_default();
-            self.trim(entries, now);
-            if let Some(wait) = self.wait(entries, now) {
+            let log = match logs.get_mut(key) {
+                Some(log) => log,
+                None => logs.entry(key.to_owned()).or_default(),
+            };
+            self.trim(log, now);
+            if let Some(wait) = self.wait(log, now) {
                 return Err(wait);
             }
-            entries.push_back(now);
-            let oldest = entries.front().copied().unwrap_or(now);
+            log.push(now);
             Ok(RateLimitInfo {
                 limit: self.max,
-                remaining: self.max.saturating_sub(entries.len() as u32),
-                reset_after: (oldest + self.window_micros - now) as f64 / 1e6,
+                remaining: self.max.saturating_sub(log.total),
+                reset_after: (log.oldest(now) + self.window_micros - now) as f64 / 1e6,
             })
         })
     }
 
     /// Forget `key`'s history.
     pub fn clear(&self, key: &str) {
-        self.with_log(|log| log.remove(key));
+        self.with_log(|logs| logs.remove(key));
     }
 }
 
@@ -242,5 +270,28 @@ mod tests {
         );
         l.clear("a");
         assert_eq!(l.limited("a", t0 + 60_000_002), None);
+    }
+
+    #[test]
+    fn requests_in_one_millisecond_share_an_entry() {
+        let l = RateLimiter::new(60, 1_000_000);
+        let t0 = 5_000_000_000;
+        for i in 0..10_000 {
+            // 10 requests per millisecond for a second.
+            assert!(l.hit("a", t0 + i * 100).is_ok());
+        }
+        let info = l
+            .hit("a", t0 + 1_000_000)
+            .unwrap_or_else(|_| panic!("limited"));
+        assert_eq!(info.remaining, 1_000_000 - 10_001);
+        let entries = l.with_log(|logs| logs["a"].entries.len());
+        assert_eq!(entries, 1_001, "one entry per millisecond");
+        // They leave the window together with their millisecond.
+        let small = RateLimiter::new(1, 3);
+        assert!(small.hit("k", t0).is_ok());
+        assert!(small.hit("k", t0 + 10).is_ok());
+        assert!(small.hit("k", t0 + 20).is_ok());
+        assert!(small.hit("k", t0 + 30).is_err());
+        assert!(small.hit("k", t0 + 1_000_001).is_ok());
     }
 }

@@ -38,11 +38,20 @@ impl App {
     /// The realm at `subdomain`, or Zulip's "Invalid subdomain".
     pub async fn realm_for_subdomain(&self, subdomain: &str) -> Result<RealmInfo> {
         let row = self
-            .store()
             .realm_by_string_id(subdomain)
             .await?
             .ok_or(AppError::InvalidSubdomain)?;
         Ok(self.realm_info(row))
+    }
+
+    /// The realm at `subdomain` (cached with the keys; see [`crate::KeyCache`]).
+    pub async fn realm_by_string_id(&self, subdomain: &str) -> Result<Option<RealmRow>> {
+        self.inner.key_cache.realm_by_string_id(subdomain).await
+    }
+
+    /// The realm with this id (cached with the keys).
+    pub async fn realm_by_id(&self, id: i64) -> Result<RealmRow> {
+        self.inner.key_cache.realm_by_id(id).await
     }
 
     /// A realm row with its URL.

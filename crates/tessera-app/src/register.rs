@@ -214,7 +214,7 @@ impl App {
             state.insert("recent_private_conversations".into(), json!([]));
         }
         if wanted.contains("realm") {
-            let realm = self.store().realm_by_id(who.realm_id).await?;
+            let realm = self.realm_by_id(who.realm_id).await?;
             let url = self.realm_url(&realm.string_id);
             state.insert("realm_name".into(), json!(realm.name));
             state.insert("realm_description".into(), json!(realm.description));

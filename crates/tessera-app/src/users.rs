@@ -2,7 +2,92 @@
 
 use crate::{App, Result};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tessera_store::UserRow;
+
+/// How long a user's newest message id is trusted without a delivery seen: the bound when a
+/// node missed a notice (its fan-out listener reconnected).
+const MAX_ID_TTL: Duration = Duration::from_secs(30);
+/// Past this many users the map starts over (it holds only users who called `users/me`).
+const MAX_ID_USERS: usize = 1_000_000;
+
+/// Each user's newest message id (`max_message_id` of `GET /users/me`), kept current by the
+/// deliveries and deletions this node sees (its own and, through the fan-out, other nodes').
+#[derive(Default)]
+pub(crate) struct MaxMessageIds {
+    /// user → (newest id, when it was read from the store; `None` while a read is under way).
+    map: Mutex<HashMap<i64, (i64, Option<Instant>)>>,
+    /// Moves on every deletion: a store read that raced one is not kept.
+    deletions: AtomicU64,
+}
+
+impl MaxMessageIds {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (i64, Option<Instant>)>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A trusted value, or `None`; in the latter case a pending entry now collects deliveries
+    /// until [`MaxMessageIds::settle`].
+    fn get_or_begin(&self, user: i64) -> (Option<i64>, u64) {
+        let deletions = self.deletions.load(Ordering::Acquire);
+        let mut map = self.lock();
+        match map.get(&user) {
+            Some((id, Some(at))) if at.elapsed() < MAX_ID_TTL => (Some(*id), deletions),
+            Some((_, None)) => (None, deletions),
+            _ => {
+                if map.len() >= MAX_ID_USERS {
+                    map.clear();
+                }
+                map.insert(user, (-1, None));
+                (None, deletions)
+            }
+        }
+    }
+
+    /// Combine what the store said with deliveries seen meanwhile.
+    fn settle(&self, user: i64, from_store: i64, deletions_before: u64) -> i64 {
+        let mut map = self.lock();
+        let seen = map.get(&user).map_or(-1, |e| e.0);
+        let id = from_store.max(seen);
+        if self.deletions.load(Ordering::Acquire) == deletions_before {
+            map.insert(user, (id, Some(Instant::now())));
+        } else {
+            map.remove(&user);
+        }
+        id
+    }
+
+    /// A message with this id reached these users.
+    pub(crate) fn delivered(&self, users: impl Iterator<Item = i64>, message_id: i64) {
+        let mut map = self.lock();
+        if map.is_empty() {
+            return;
+        }
+        for user in users {
+            if let Some(e) = map.get_mut(&user) {
+                e.0 = e.0.max(message_id);
+            }
+        }
+    }
+
+    /// Messages of these users were deleted: read their newest id again.
+    pub(crate) fn forget(&self, users: &[i64]) {
+        self.deletions.fetch_add(1, Ordering::AcqRel);
+        let mut map = self.lock();
+        for user in users {
+            map.remove(user);
+        }
+    }
+
+    /// Trust nothing (a node's fan-out may have missed notices).
+    pub(crate) fn clear(&self) {
+        self.deletions.fetch_add(1, Ordering::AcqRel);
+        self.lock().clear();
+    }
+}
 
 /// Zulip's `isoformat(timespec="minutes")` of a UTC timestamp: `2024-01-15T10:30+00:00`.
 pub fn iso_minutes(micros: i64) -> String {
@@ -87,10 +172,30 @@ impl App {
     }
 
     /// `GET /users/me`: the caller's own user object (with `delivery_email`) and
-    /// `max_message_id`.
-    pub async fn own_profile(&self, user: &UserRow) -> Result<Value> {
-        let mut v = self.user_dict(user);
-        let max = self.store().max_message_id(user.id).await?;
+    /// `max_message_id`. Served from memory once warm: the user row rides with the cached key
+    /// (dropped by the same invalidations) and the newest message id follows deliveries.
+    pub async fn own_profile(&self, who: &crate::Principal) -> Result<Value> {
+        let user = match who.profile.get() {
+            Some(user) => user,
+            None => {
+                let row = self
+                    .store()
+                    .user_by_id(who.user_id.0)
+                    .await?
+                    .ok_or_else(|| crate::AppError::bad("No such user"))?;
+                who.profile.fill(&row);
+                std::sync::Arc::new(row)
+            }
+        };
+        let mut v = self.user_dict(&user);
+        let ids = self.events().max_message_ids();
+        let max = match ids.get_or_begin(user.id) {
+            (Some(id), _) => id,
+            (None, deletions) => {
+                let from_store = self.store().max_message_id(user.id).await?;
+                ids.settle(user.id, from_store, deletions)
+            }
+        };
         if let Some(map) = v.as_object_mut() {
             map.insert("max_message_id".into(), json!(max));
         }

@@ -186,9 +186,13 @@ async fn authenticate(
 
 /// Zulip's client name for this request: `website` for the web app, else the first token of
 /// the User-Agent (`ZulipPython/0.9.1 …` → `ZulipPython`), else `API`.
-pub fn client_name(headers: &axum::http::HeaderMap, path: &str) -> String {
+pub fn client_name<'h>(
+    headers: &'h axum::http::HeaderMap,
+    path: &str,
+) -> std::borrow::Cow<'h, str> {
+    use std::borrow::Cow;
     if path.starts_with("/json") {
-        return "website".into();
+        return Cow::Borrowed("website");
     }
     let ua = headers
         .get(header::USER_AGENT)
@@ -196,13 +200,16 @@ pub fn client_name(headers: &axum::http::HeaderMap, path: &str) -> String {
         .unwrap_or("");
     // A browser calling the API (the settings page regenerating a key) is the web app.
     if ua.starts_with("Mozilla/") {
-        return "website".into();
+        return Cow::Borrowed("website");
     }
-    Some(ua)
-        .and_then(|ua| ua.split(['/', ' ']).next())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(30).collect())
-        .unwrap_or_else(|| "API".into())
+    match ua.split(['/', ' ']).next().filter(|s| !s.is_empty()) {
+        // At most 30 characters, cut on a character boundary.
+        Some(name) => match name.char_indices().nth(30) {
+            Some((cut, _)) => Cow::Borrowed(&name[..cut]),
+            None => Cow::Borrowed(name),
+        },
+        None => Cow::Borrowed("API"),
+    }
 }
 
 /// The client's IP address, when the server was started with connection info.

@@ -24,7 +24,7 @@ impl FromRequestParts<App> for Origin {
         Ok(Origin {
             subdomain: subdomain(app, parts),
             ip: client_ip(parts),
-            client: crate::auth::client_name(&parts.headers, parts.uri.path()),
+            client: crate::auth::client_name(&parts.headers, parts.uri.path()).into_owned(),
         })
     }
 }

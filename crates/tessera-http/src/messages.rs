@@ -116,7 +116,7 @@ pub async fn post_messages(
         _ => return Err(ApiError::bad_request("Invalid message type")),
     };
     let path = original_path_of(&uri);
-    let client = client_name(&headers, &path);
+    let client = client_name(&headers, &path).into_owned();
     let id = app
         .send_message(
             &who,

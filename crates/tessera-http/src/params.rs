@@ -2,12 +2,12 @@
 //! form-encoded or multipart body, values JSON-encoded where the parameter is typed; unknown
 //! parameters are ignored and listed in `ignored_parameters_unsupported` on success.
 
-use crate::error::{ApiError, ApiResult, json_body};
+use crate::error::{ApiError, ApiResult};
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
 /// Largest request body accepted (Zulip's nginx allows uploads of this order; tessera's
@@ -201,23 +201,48 @@ impl Params {
     }
 }
 
-/// A success body with an explicit ignored list (empty: the key is omitted).
+/// A success body with an explicit ignored list (empty: the key is omitted). `result` and
+/// `msg` come first (`"success"` and `""` unless `data` has its own), then `data`'s fields in
+/// order; written straight to bytes, without building a second map.
 pub fn success_with(data: Value, ignored: &[String]) -> Response {
-    let mut body = Map::new();
-    body.insert("result".into(), json!("success"));
-    body.insert("msg".into(), json!(""));
-    if let Value::Object(map) = data {
-        body.extend(map);
+    let mut out = Vec::with_capacity(512);
+    let empty = Map::new();
+    let map = match &data {
+        Value::Object(map) => map,
+        _ => &empty,
+    };
+    out.extend_from_slice(b"{\"result\":");
+    match map.get("result") {
+        Some(result) => write_json(&mut out, result),
+        None => out.extend_from_slice(b"\"success\""),
+    }
+    out.extend_from_slice(b",\"msg\":");
+    match map.get("msg") {
+        Some(msg) => write_json(&mut out, msg),
+        None => out.extend_from_slice(b"\"\""),
+    }
+    for (k, v) in map.iter().filter(|(k, _)| *k != "result" && *k != "msg") {
+        out.push(b',');
+        write_json(&mut out, k);
+        out.push(b':');
+        write_json(&mut out, v);
     }
     if !ignored.is_empty() {
-        body.insert("ignored_parameters_unsupported".into(), json!(ignored));
+        out.extend_from_slice(b",\"ignored_parameters_unsupported\":");
+        write_json(&mut out, &ignored);
     }
-    let mut resp = (StatusCode::OK, json_body(&Value::Object(body))).into_response();
+    out.extend_from_slice(b"}\n");
+    let mut resp = (StatusCode::OK, out).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Serializing JSON values and strings into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, v);
 }
 
 #[cfg(test)]

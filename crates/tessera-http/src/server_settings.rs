@@ -26,10 +26,8 @@ pub async fn get_server_settings(
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let sub = app.subdomain_for_host(host);
     let realm = app
-        .store()
         .realm_by_string_id(&sub)
-        .await
-        .map_err(|e| ApiError::internal(&e.to_string()))?
+        .await?
         .ok_or_else(|| ApiError::bad_request("Invalid subdomain"))?;
     let info = app.realm_info(realm);
     let password = info.row.password_auth_enabled;

@@ -19,8 +19,7 @@ pub async fn get_users_me(
     Caller(who): Caller,
     params: Params,
 ) -> ApiResult<Response> {
-    let user = app.user_row(who.user_id.0).await?;
-    Ok(params.success(app.own_profile(&user).await?))
+    Ok(params.success(app.own_profile(&who).await?))
 }
 
 /// POST /api/v1/users/me/api_key/regenerate — rotate the caller's own key (humans and bots;

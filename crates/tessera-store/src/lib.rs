@@ -63,6 +63,8 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// The SQLite database file (`None` on PostgreSQL or for an in-memory database).
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -111,12 +113,17 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let file = opts.get_filename();
+        let sqlite_file = (!file.as_os_str().is_empty()
+            && file != std::path::Path::new(":memory:"))
+        .then(|| file.to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
             .await?;
         Ok(Store {
             backend: Backend::Sqlite(pool),
+            sqlite_file,
         })
     }
 
@@ -128,6 +135,7 @@ impl Store {
             .await?;
         Ok(Store {
             backend: Backend::Postgres(pool),
+            sqlite_file: None,
         })
     }
 
@@ -145,6 +153,16 @@ impl Store {
             Backend::Postgres(p) => Some(p),
             Backend::Sqlite(_) => None,
         }
+    }
+
+    /// The SQLite write-ahead log file (`<database>-wal`): it changes whenever any process
+    /// commits, so a cheap `stat` tells whether another process may have written.
+    pub fn sqlite_wal_file(&self) -> Option<std::path::PathBuf> {
+        self.sqlite_file.as_ref().map(|f| {
+            let mut name = f.as_os_str().to_owned();
+            name.push("-wal");
+            std::path::PathBuf::from(name)
+        })
     }
 
     /// A trivial round trip, for health checks.

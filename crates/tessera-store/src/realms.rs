@@ -80,14 +80,19 @@ impl Store {
         Ok(())
     }
 
-    /// Turn password authentication on or off for a realm.
-    pub async fn set_realm_password_auth(&self, id: i64, enabled: bool) -> Result<()> {
+    /// Turn password authentication on or off for a realm. Cached realms are dropped
+    /// everywhere (the same "drop everything" invalidation as deactivation).
+    pub async fn set_realm_password_auth(&self, id: i64, enabled: bool, now: i64) -> Result<()> {
+        let is_pg = matches!(self.backend, crate::Backend::Postgres(_));
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query("UPDATE realms SET password_auth_enabled = $1 WHERE id = $2")
                 .bind(enabled)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            insert_invalidation!(tx, None, now, is_pg);
+            tx.commit().await?;
         });
         Ok(())
     }

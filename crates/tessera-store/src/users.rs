@@ -486,18 +486,21 @@ impl Store {
         acting: i64,
         now: i64,
     ) -> Result<()> {
+        let is_pg = self.is_pg();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let row: Option<(i64, String)> = sqlx::query_as(
+            let row: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
                 "UPDATE users SET full_name = $1 WHERE id = $2 \
-                 RETURNING realm_id, (SELECT full_name FROM users WHERE id = $2)",
+                 RETURNING realm_id, (SELECT full_name FROM users WHERE id = $2), api_key_digest",
             )
             .bind(name)
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((realm_id, old)) = row else { return Err(StoreError::NotFound) };
+            let Some((realm_id, old, digest)) = row else { return Err(StoreError::NotFound) };
             insert_audit!(tx, realm_id, Some(acting), Some(user_id), AuditEvent::UserFullNameChanged, now, Some(old));
+            // Cached profiles (`GET /users/me`) live with the key: drop them everywhere.
+            insert_invalidation!(tx, Some(digest), now, is_pg);
             tx.commit().await?;
         });
         Ok(())
@@ -511,17 +514,20 @@ impl Store {
         acting: i64,
         now: i64,
     ) -> Result<()> {
+        let is_pg = self.is_pg();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let row: Option<(i64,)> = sqlx::query_as(
-                "UPDATE users SET bot_owner_id = $1 WHERE id = $2 AND is_bot RETURNING realm_id",
+            let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+                "UPDATE users SET bot_owner_id = $1 WHERE id = $2 AND is_bot \
+                 RETURNING realm_id, api_key_digest",
             )
             .bind(owner_id)
             .bind(bot_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((realm_id,)) = row else { return Err(StoreError::NotFound) };
+            let Some((realm_id, digest)) = row else { return Err(StoreError::NotFound) };
             insert_audit!(tx, realm_id, Some(acting), Some(bot_id), AuditEvent::UserBotOwnerChanged, now, Some(owner_id.to_string()));
+            insert_invalidation!(tx, Some(digest), now, is_pg);
             tx.commit().await?;
         });
         Ok(())

@@ -89,6 +89,9 @@ pub struct ServeArgs {
     /// Authenticated API requests allowed per user per minute (Zulip's `api_by_user`).
     #[arg(long, env = "TESSERA_API_RATE_LIMIT", default_value_t = 200)]
     pub api_rate_limit: u32,
+    /// How many API keys each node keeps authenticated in memory.
+    #[arg(long, env = "TESSERA_KEY_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub key_cache_capacity: u64,
     /// Send email through this SMTP server (`smtp://user:pass@host:587`, `smtps://host:465`);
     /// without it, email is written to DATA_DIR/outbox (listed at /emails/ with --development).
     #[arg(long, env = "TESSERA_SMTP_URL")]

@@ -8,7 +8,7 @@ use clap::Parser;
 use cli::{BotCommand, Cli, Command, KeyCommand, UserCommand};
 use std::process::ExitCode;
 use tessera_app::{App, AppError, NewBot, Principal};
-use tessera_core::{BotType, Role, UserId};
+use tessera_core::{BotType, Role};
 
 /// A failure to report: one line, and the exit code (1 = refused input, 2 = runtime).
 struct Failure {
@@ -70,16 +70,8 @@ fn main() -> ExitCode {
 /// The principal used for CLI actions on a user: the user themself, as an operator acting on
 /// the account's behalf is recorded in Zulip's audit log.
 fn acting_as(user: &tessera_app::UserRow, realm_string_id: &str) -> Option<Principal> {
-    Some(Principal {
-        user_id: UserId(user.id),
-        realm_id: user.realm_id,
-        realm_string_id: realm_string_id.to_owned(),
-        delivery_email: user.delivery_email.clone(),
-        role: Role::from_i64(user.role)?,
-        is_active: user.is_active,
-        realm_deactivated: false,
-        bot_type: user.bot_type.and_then(BotType::from_i64),
-    })
+    Role::from_i64(user.role)?;
+    Some(Principal::of_user(user, realm_string_id, false))
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {

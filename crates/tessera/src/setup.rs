@@ -190,6 +190,7 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         config.development = serve.development;
         config.auth_failures_by_ip = (600, serve.auth_failures_per_ip);
         config.api_by_user = (60, serve.api_rate_limit.max(1));
+        config.key_cache_capacity = serve.key_cache_capacity.max(1);
         if let Some(url) = &serve.smtp_url {
             config.mail.transport = tessera_app::MailTransport::Smtp(url.clone());
         }

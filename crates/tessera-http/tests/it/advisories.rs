@@ -633,7 +633,7 @@ both!(
     |t: TestApp| async move {
         t.app
             .store()
-            .set_realm_password_auth(1, false)
+            .set_realm_password_auth(1, false, t.app.now())
             .await
             .unwrap();
         let r = t

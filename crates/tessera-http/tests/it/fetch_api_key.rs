@@ -108,7 +108,7 @@ both!(deactivated_and_disabled, |t: TestApp| async move {
     .error(401, "USER_DEACTIVATED", "Account is deactivated");
     t.app
         .store()
-        .set_realm_password_auth(1, false)
+        .set_realm_password_auth(1, false, t.app.now())
         .await
         .unwrap();
     t.post(
@@ -124,7 +124,7 @@ both!(deactivated_and_disabled, |t: TestApp| async move {
     );
     t.app
         .store()
-        .set_realm_password_auth(1, true)
+        .set_realm_password_auth(1, true, t.app.now())
         .await
         .unwrap();
     t.app
@@ -254,4 +254,33 @@ mod dev_fetch_api_key_in_development {
             .await;
         assert_eq!(r.ok()["api_key"], t.owner_key.as_str());
     }
+}
+
+/// Argon2 runs on the password pool's own threads at `SCHED_IDLE`, so a storm of logins only
+/// gets the CPU the API does not want (`/proc/self/task/*/stat` field 41 is the policy; 5 is
+/// `SCHED_IDLE`).
+#[tokio::test]
+async fn password_hashing_threads_are_idle_priority() {
+    let t = TestApp::new(tessera_store::Engine::Sqlite).await;
+    t.post(
+        "/api/v1/fetch_api_key",
+        None,
+        &[("username", OWNER), ("password", PASSWORD)],
+    )
+    .await
+    .ok();
+    let mut policies = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("tessera-argon2") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the `(comm)`: state is field 3, so policy (41) is index 38.
+        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+        let policy: i64 = after.split_whitespace().nth(38).unwrap().parse().unwrap();
+        policies.push(policy);
+    }
+    assert!(!policies.is_empty(), "no password-hashing threads found");
+    assert!(policies.iter().all(|p| *p == 5), "{policies:?}");
 }

@@ -18,4 +18,5 @@ mod password_reset;
 mod push_devices;
 mod regenerate;
 mod server_settings;
+mod users_me;
 mod web;

@@ -60,3 +60,29 @@ both!(credentials_are_ignored, |t: TestApp| async move {
         .await;
     assert_eq!(r.ok()["is_incompatible"], true);
 });
+
+// Realms are cached with the keys; a change made by another process on the same store (here
+// turning password login off) shows on the very next request.
+both!(
+    realm_change_elsewhere_shows_at_once,
+    |t: TestApp| async move {
+        let r = t.get("/api/v1/server_settings", None).await;
+        assert_eq!(r.ok()["authentication_methods"]["password"], true);
+        t.get("/api/v1/server_settings", None).await.ok();
+        let cli = t.sibling();
+        cli.store()
+            .set_realm_password_auth(1, false, t.app.now())
+            .await
+            .unwrap();
+        let r = t.get("/api/v1/server_settings", None).await;
+        assert_eq!(r.ok()["authentication_methods"]["password"], false);
+        assert_eq!(r.ok()["email_auth_enabled"], false);
+        cli.store()
+            .set_realm_deactivated(1, true, t.app.now())
+            .await
+            .unwrap();
+        t.get("/api/v1/users/me", Some(t.owner()))
+            .await
+            .unauthorized("This organization has been deactivated");
+    }
+);
