@@ -5,14 +5,17 @@ Seeds a SQLite store with N accounts whose keys are real tessera keys (right sha
 checksum, digest computed with the server secret exactly as the server does), starts the
 release server, then with wrk authenticates every key once and reads the server's RSS:
 
-  phase 1: GET /api/v1/get_stream_id (authentication only; nothing else is cached per caller)
-           -> (RSS after - RSS before) / N = bytes per cached key;
-  phase 2: GET /api/v1/users/me over the same keys (adds each caller's cached profile and
-           newest message id) -> extra bytes per caller.
+  phase 1: GET /api/v1/get_stream_id (authentication only; nothing else is cached per caller);
+  phase 2: GET /api/v1/users/me over the same keys (adds each caller's cached profile).
 
-The key-cache miss counter (from --metrics-listen) shows every key was cached exactly once.
+Everything else a new caller costs a node (the per-user API rate-limit log, the client-use
+log, SQLite's page cache filling with user rows) grows RSS too, so the whole run is done twice
+in one go: with a key cache big enough for every key, and with --key-cache-capacity 1 (every
+key is looked up and dropped again). The difference of the two RSS growths, divided by N, is
+what the cache itself holds per key; the growth without the cache is reported as well.
+The key-cache miss counter (from --metrics-listen) shows every key was looked up.
 
-Usage: bench/key_memory.py [--keys 100000]
+Usage: bench/key_memory.py [--keys 50000]
 Needs: a release binary (cargo build --release -p tessera), wrk (apt).
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -36,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("TESSERA_BIN", ROOT / "target/release/tessera"))
+WARM = 1000
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # Each wrk connection walks its own slice of the header list, so every key is used once
@@ -45,10 +50,15 @@ local headers = {}
 for line in io.lines(os.getenv("KEYS_FILE")) do headers[#headers + 1] = line end
 local path = os.getenv("BENCH_PATH")
 local i = 0
+local done = 0
 request = function()
   i = i + 1
   if i > #headers then i = 1 end
   return wrk.format("GET", path, {["Authorization"] = headers[i]})
+end
+response = function(status, hdrs, body)
+  done = done + 1
+  if done >= #headers then wrk.thread:stop() end
 end
 """
 
@@ -86,18 +96,69 @@ def metric(url: str, name: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-def wrk(base: str, path: str, keys_file: Path, lua: Path, requests: int) -> int:
-    """Run wrk long enough for `requests` requests; returns how many it made."""
+def wrk(base: str, metrics: str, path: str, keys_file: Path, lua: Path) -> int:
+    """One request per line of `keys_file`: the Lua script stops sending after that many
+    answers, and wrk (whose main thread would wait out -d) is interrupted once the key cache
+    has seen that many lookups. Returns how many requests wrk made."""
+    n = sum(1 for _ in keys_file.open())
     env = {**os.environ, "KEYS_FILE": str(keys_file), "BENCH_PATH": path}
-    seconds = max(3, requests // 4000 + 3)
-    out = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds}s", "-s", str(lua), base + path],
-                         env=env, capture_output=True, text=True, check=True).stdout
+
+    def lookups() -> float:
+        return (metric(metrics, "tessera_key_cache_hits_total")
+                + metric(metrics, "tessera_key_cache_misses_total"))
+
+    start = lookups()
+    proc = subprocess.Popen(["wrk", "-t1", "-c1", "-d600s", "-s", str(lua), base + path],
+                            env=env, stdout=subprocess.PIPE, text=True)
+    while lookups() - start < n and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=30)[0]
     return int(re.search(r"(\d+) requests in", out).group(1))
+
+
+def run(data: Path, headers: Path, lua: Path, capacity: int) -> dict:
+    """Start a server with this key-cache capacity; RSS before and after each phase."""
+    port, mport = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    metrics = f"http://127.0.0.1:{mport}/metrics"
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--listen", f"127.0.0.1:{port}", "--metrics-listen",
+         f"127.0.0.1:{mport}", "--data-dir", str(data), "--api-rate-limit", "1000000000",
+         "--key-cache-capacity", str(capacity)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "TESSERA_LOG": "error"})
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/server_settings", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        # Warm the allocator and every per-process structure with the first WARM keys.
+        warm = data / "warm.txt"
+        warm.write_text("".join(headers.read_text().splitlines(keepends=True)[:WARM]))
+        for _ in range(3):
+            wrk(base, metrics, "/api/v1/get_stream_id?stream=general", warm, lua)
+        time.sleep(1)
+        r = {"misses0": metric(metrics, "tessera_key_cache_misses_total"), "rss0": rss_kib(proc.pid)}
+        r["made1"] = wrk(base, metrics, "/api/v1/get_stream_id?stream=general", headers, lua)
+        time.sleep(1)
+        r["rss1"] = rss_kib(proc.pid)
+        r["misses1"] = metric(metrics, "tessera_key_cache_misses_total")
+        r["made2"] = wrk(base, metrics, "/api/v1/users/me", headers, lua)
+        time.sleep(1)
+        r["rss2"] = rss_kib(proc.pid)
+        r["misses2"] = metric(metrics, "tessera_key_cache_misses_total")
+        return r
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--keys", type=int, default=50_000)
     n = ap.parse_args().keys
     data = Path(tempfile.mkdtemp(prefix="tessera-keymem-"))
     try:
@@ -123,47 +184,21 @@ def main() -> None:
             for i, k in enumerate(keys)))
         lua = data / "keys.lua"
         lua.write_text(LUA)
-        port, mport = free_port(), free_port()
-        base = f"http://127.0.0.1:{port}"
-        metrics = f"http://127.0.0.1:{mport}/metrics"
-        proc = subprocess.Popen(
-            [str(BIN), "serve", "--listen", f"127.0.0.1:{port}", "--metrics-listen",
-             f"127.0.0.1:{mport}", "--data-dir", str(data), "--api-rate-limit", "1000000000",
-             "--key-cache-capacity", str(2 * n)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "TESSERA_LOG": "error"})
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"{base}/api/v1/server_settings", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            # Warm the allocator and every per-process structure with the first 1,000 keys.
-            small = data / "warm.txt"
-            small.write_text("".join(headers.read_text().splitlines(keepends=True)[:1000]))
-            wrk(base, "/api/v1/get_stream_id?stream=general", small, lua, 20_000)
-            time.sleep(1)
-            misses0 = metric(metrics, "tessera_key_cache_misses_total")
-            rss0 = rss_kib(proc.pid)
-            made = wrk(base, "/api/v1/get_stream_id?stream=general", headers, lua, n)
-            time.sleep(1)
-            rss1 = rss_kib(proc.pid)
-            misses1 = metric(metrics, "tessera_key_cache_misses_total")
-            made2 = wrk(base, "/api/v1/users/me", headers, lua, n)
-            time.sleep(1)
-            rss2 = rss_kib(proc.pid)
-            misses2 = metric(metrics, "tessera_key_cache_misses_total")
-        finally:
-            proc.terminate()
-            proc.wait(10)
-        cached = misses1 - misses0
-        print(f"keys: {n}; phase 1: {made} requests, {cached:.0f} keys newly cached; "
-              f"phase 2: {made2} requests, {misses2 - misses1:.0f} further misses")
-        print(f"RSS: {rss0 / 1024:.1f} MiB -> {rss1 / 1024:.1f} MiB (keys) -> "
-              f"{rss2 / 1024:.1f} MiB (profiles)")
-        print(f"bytes per cached key: {(rss1 - rss0) * 1024 / cached:.0f}")
-        print(f"extra bytes per cached users/me profile: {(rss2 - rss1) * 1024 / n:.0f}")
+        with_cache = run(data, headers, lua, 2 * n)
+        without = run(data, headers, lua, 1)
+        for name, r in (("cache for every key", with_cache), ("cache of 1", without)):
+            print(f"{name}: phase 1 {r['made1']} requests, {r['misses1'] - r['misses0']:.0f} misses; "
+                  f"phase 2 {r['made2']} requests, {r['misses2'] - r['misses1']:.0f} misses; "
+                  f"RSS {r['rss0'] / 1024:.1f} -> {r['rss1'] / 1024:.1f} -> {r['rss2'] / 1024:.1f} MiB")
+        # The first WARM keys were already seen in the warm-up of both runs.
+        new = n - WARM
+        per_key = ((with_cache["rss1"] - with_cache["rss0"]) - (without["rss1"] - without["rss0"])) * 1024 / new
+        per_profile = ((with_cache["rss2"] - with_cache["rss1"]) - (without["rss2"] - without["rss1"])) * 1024 / n
+        other = (without["rss1"] - without["rss0"]) * 1024 / new
+        print(f"keys: {n}")
+        print(f"bytes per cached key (cache) : {per_key:.0f}")
+        print(f"extra bytes per cached users/me profile: {per_profile:.0f}")
+        print(f"bytes per new caller outside the cache (rate-limit and client logs, SQLite page cache): {other:.0f}")
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

@@ -3,7 +3,6 @@
 //! deactivated → subdomain → incoming-webhook restriction.
 
 use crate::{App, AppError, Result};
-use std::sync::{Arc, OnceLock};
 use tessera_core::secrets::Purpose;
 use tessera_core::{ApiKey, ApiKeyError, BotType, Role, UserId};
 use tessera_store::{AuthRow, UserRow};
@@ -19,49 +18,9 @@ pub struct Principal {
     pub is_active: bool,
     pub realm_deactivated: bool,
     pub bot_type: Option<BotType>,
-    /// The caller's own user row for `GET /users/me`, read once and then kept for as long as
-    /// this principal stays in the key cache (clones share it; evicting the key drops it).
-    pub(crate) profile: ProfileSlot,
-}
-
-/// A lazily filled, shared copy of the caller's user row with every secret column emptied.
-#[derive(Clone, Default)]
-pub struct ProfileSlot(Arc<OnceLock<Arc<UserRow>>>);
-
-impl ProfileSlot {
-    /// The cached row, if filled.
-    pub(crate) fn get(&self) -> Option<Arc<UserRow>> {
-        self.0.get().cloned()
-    }
-
-    /// Keep `row` (without its password hash and key columns).
-    pub(crate) fn fill(&self, row: &UserRow) {
-        let mut row = row.clone();
-        row.password_hash = None;
-        row.api_key_digest = Vec::new();
-        row.api_key_nonce = Vec::new();
-        row.api_key_sealed = Vec::new();
-        let _ = self.0.set(Arc::new(row));
-    }
-}
-
-/// Not part of a principal's identity.
-impl PartialEq for ProfileSlot {
-    fn eq(&self, _: &ProfileSlot) -> bool {
-        true
-    }
-}
-
-impl Eq for ProfileSlot {}
-
-impl std::fmt::Debug for ProfileSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() {
-            "ProfileSlot(filled)"
-        } else {
-            "ProfileSlot(empty)"
-        })
-    }
+    /// Which key-cache entry this principal came from (0: not from the cache). The caller's
+    /// cached `GET /users/me` row is used only under the same entry, so it dies with it.
+    pub(crate) generation: u64,
 }
 
 impl Principal {
@@ -78,7 +37,7 @@ impl Principal {
                 Some(n) => Some(BotType::from_i64(n)?),
                 None => None,
             },
-            profile: ProfileSlot::default(),
+            generation: 0,
         })
     }
 
@@ -241,7 +200,7 @@ impl Principal {
             is_active: user.is_active,
             realm_deactivated,
             bot_type: user.bot_type.and_then(BotType::from_i64),
-            profile: ProfileSlot::default(),
+            generation: 0,
         }
     }
 }

@@ -10,19 +10,24 @@
 //! if its connection drops (notifications sent meanwhile are lost).
 //!
 //! The same invalidations also govern two small caches that keep store round trips off the hot
-//! path: realms (by subdomain and id; dropped on every "drop everything" invalidation) and each
-//! cached principal's own profile for `GET /users/me` (dropped with its key, so a rename, role
-//! change or new bot owner writes an invalidation for the user's digest).
+//! path: realms (by subdomain and id; dropped on every "drop everything" invalidation) and the
+//! callers' own profiles for `GET /users/me`, each tagged with the generation of the key entry
+//! it was read under, so it dies with that entry (a rename, role change or new bot owner
+//! writes an invalidation for the user's digest).
+//!
+//! Entries are small on purpose (`quick_cache`, S3-FIFO, no per-entry timers; the principal
+//! is stored inline with its load time, and expiry is checked on read): `bench/key_memory.py`
+//! measures the bytes per cached key.
 
 use crate::auth::Principal;
 use crate::{AppError, Result};
-use moka::future::Cache;
+use quick_cache::sync::Cache;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tessera_core::KeyDigest;
-use tessera_store::{Engine, RealmRow, Store};
+use tessera_store::{Engine, RealmRow, Store, UserRow};
 
 /// Positive entries live at most this long even without an invalidation: the bound on how
 /// long a revoked key could outlive a lost notification (every other path evicts at once).
@@ -81,12 +86,30 @@ impl WalWatch {
     }
 }
 
+/// Seconds since this cache was made (a compact load time for entries).
+fn secs_since(epoch: Instant) -> u32 {
+    u32::try_from(epoch.elapsed().as_secs()).unwrap_or(u32::MAX)
+}
+
+/// A cached principal and when it was loaded.
+#[derive(Clone)]
+struct Entry {
+    principal: Principal,
+    loaded: u32,
+}
+
 /// Cache of digest → principal, with negative caching.
 #[derive(Clone)]
 pub struct KeyCache {
     store: Store,
-    positive: Cache<[u8; 32], Principal>,
-    negative: Cache<[u8; 32], ()>,
+    epoch: Instant,
+    positive: Arc<Cache<[u8; 32], Entry>>,
+    /// Unknown digests, with when they were looked up.
+    negative: Arc<Cache<[u8; 32], u32>>,
+    /// user id → (generation of the key entry it was read under, the user's row without
+    /// secrets), for `GET /users/me`.
+    profiles: Arc<Cache<i64, (u64, Arc<UserRow>)>>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
     /// Newest `key_invalidations` id applied (SQLite polling).
     seen: Arc<AtomicI64>,
     /// Set once a PostgreSQL listener is running, so hits need no polling.
@@ -109,16 +132,14 @@ impl KeyCache {
                 file: Mutex::new(None),
             })
         });
+        let capacity = usize::try_from(capacity.max(1)).unwrap_or(usize::MAX);
         KeyCache {
             store,
-            positive: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(POSITIVE_TTL)
-                .build(),
-            negative: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(NEGATIVE_TTL)
-                .build(),
+            epoch: Instant::now(),
+            positive: Arc::new(Cache::new(capacity)),
+            negative: Arc::new(Cache::new(capacity)),
+            profiles: Arc::new(Cache::new(capacity)),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             seen: Arc::new(AtomicI64::new(-1)),
             listening: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             wal,
@@ -144,41 +165,82 @@ impl KeyCache {
     /// Look a digest up, loading from the store on a miss.
     pub async fn get(&self, digest: &KeyDigest) -> Result<Option<Principal>> {
         self.sync().await?;
-        if let Some(p) = self.positive.get(&digest.0).await {
-            self.hits.as_ref().inspect(|c| c.inc());
-            return Ok(Some(p));
+        let now = secs_since(self.epoch);
+        if let Some(e) = self.positive.get(&digest.0) {
+            if u64::from(now - e.loaded) < POSITIVE_TTL.as_secs() {
+                self.hits.as_ref().inspect(|c| c.inc());
+                return Ok(Some(e.principal));
+            }
+            self.positive.remove(&digest.0);
         }
-        if self.negative.contains_key(&digest.0) {
-            self.hits.as_ref().inspect(|c| c.inc());
-            return Ok(None);
+        if let Some(at) = self.negative.get(&digest.0) {
+            if u64::from(now - at) < NEGATIVE_TTL.as_secs() {
+                self.hits.as_ref().inspect(|c| c.inc());
+                return Ok(None);
+            }
+            self.negative.remove(&digest.0);
         }
         self.misses.as_ref().inspect(|c| c.inc());
         match self.store.auth_by_digest(&digest.0).await? {
             Some(row) => {
-                let p = Principal::from_row(&row)
+                let mut p = Principal::from_row(&row)
                     .ok_or_else(|| AppError::Internal("bad role or bot type in store".into()))?;
-                self.positive.insert(digest.0, p.clone()).await;
+                p.generation = self.generation.fetch_add(1, Ordering::Relaxed);
+                self.positive.insert(
+                    digest.0,
+                    Entry {
+                        principal: p.clone(),
+                        loaded: now,
+                    },
+                );
                 Ok(Some(p))
             }
             None => {
-                self.negative.insert(digest.0, ()).await;
+                self.negative.insert(digest.0, now);
                 Ok(None)
             }
         }
     }
 
+    /// The caller's cached row, if it was read under this same key entry.
+    pub(crate) fn profile(&self, who: &Principal) -> Option<Arc<UserRow>> {
+        if who.generation == 0 {
+            return None;
+        }
+        match self.profiles.get(&who.user_id.0) {
+            Some((generation, row)) if generation == who.generation => Some(row),
+            _ => None,
+        }
+    }
+
+    /// Keep the caller's row (without its password hash and key columns) for as long as the
+    /// key entry it was read under lives.
+    pub(crate) fn remember_profile(&self, who: &Principal, row: &UserRow) {
+        if who.generation == 0 {
+            return;
+        }
+        let mut row = row.clone();
+        row.password_hash = None;
+        row.api_key_digest = Vec::new();
+        row.api_key_nonce = Vec::new();
+        row.api_key_sealed = Vec::new();
+        self.profiles
+            .insert(who.user_id.0, (who.generation, Arc::new(row)));
+    }
+
     /// Drop a digest's entries (positive and negative).
     pub async fn evict(&self, digest: &[u8]) {
         if let Ok(d) = <[u8; 32]>::try_from(digest) {
-            self.positive.invalidate(&d).await;
-            self.negative.invalidate(&d).await;
+            self.positive.remove(&d);
+            self.negative.remove(&d);
         }
     }
 
     /// Drop everything (keys, profiles and realms).
     pub fn evict_all(&self) {
-        self.positive.invalidate_all();
-        self.negative.invalidate_all();
+        self.positive.clear();
+        self.negative.clear();
+        self.profiles.clear();
         *self.realms.write().unwrap_or_else(|p| p.into_inner()) = Realms::default();
     }
 

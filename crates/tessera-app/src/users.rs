@@ -172,10 +172,12 @@ impl App {
     }
 
     /// `GET /users/me`: the caller's own user object (with `delivery_email`) and
-    /// `max_message_id`. Served from memory once warm: the user row rides with the cached key
-    /// (dropped by the same invalidations) and the newest message id follows deliveries.
+    /// `max_message_id`. Served from memory once warm: the user row is cached under the key's
+    /// cache entry (dropped by the same invalidations) and the newest message id follows
+    /// deliveries.
     pub async fn own_profile(&self, who: &crate::Principal) -> Result<Value> {
-        let user = match who.profile.get() {
+        let cache = &self.inner.key_cache;
+        let user = match cache.profile(who) {
             Some(user) => user,
             None => {
                 let row = self
@@ -183,7 +185,7 @@ impl App {
                     .user_by_id(who.user_id.0)
                     .await?
                     .ok_or_else(|| crate::AppError::bad("No such user"))?;
-                who.profile.fill(&row);
+                cache.remember_profile(who, &row);
                 std::sync::Arc::new(row)
             }
         };
