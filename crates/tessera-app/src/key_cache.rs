@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tessera_core::KeyDigest;
-use tessera_store::{Engine, RealmRow, Store, UserRow};
+use tessera_store::{Engine, RealmRow, Store};
 
 /// Positive entries live at most this long even without an invalidation: the bound on how
 /// long a revoked key could outlive a lost notification (every other path evicts at once).
@@ -106,9 +106,9 @@ pub struct KeyCache {
     positive: Arc<Cache<[u8; 32], Entry>>,
     /// Unknown digests, with when they were looked up.
     negative: Arc<Cache<[u8; 32], u32>>,
-    /// user id → (generation of the key entry it was read under, the user's row without
-    /// secrets), for `GET /users/me`.
-    profiles: Arc<Cache<i64, (u64, Arc<UserRow>)>>,
+    /// user id → (generation of the key entry it was read under, the user's object as JSON
+    /// text), for `GET /users/me`.
+    profiles: Arc<Cache<i64, (u64, Arc<str>)>>,
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// Newest `key_invalidations` id applied (SQLite polling).
     seen: Arc<AtomicI64>,
@@ -202,30 +202,22 @@ impl KeyCache {
         }
     }
 
-    /// The caller's cached row, if it was read under this same key entry.
-    pub(crate) fn profile(&self, who: &Principal) -> Option<Arc<UserRow>> {
+    /// The caller's cached user object, if it was read under this same key entry.
+    pub(crate) fn profile(&self, who: &Principal) -> Option<Arc<str>> {
         if who.generation == 0 {
             return None;
         }
         match self.profiles.get(&who.user_id.0) {
-            Some((generation, row)) if generation == who.generation => Some(row),
+            Some((generation, json)) if generation == who.generation => Some(json),
             _ => None,
         }
     }
 
-    /// Keep the caller's row (without its password hash and key columns) for as long as the
-    /// key entry it was read under lives.
-    pub(crate) fn remember_profile(&self, who: &Principal, row: &UserRow) {
-        if who.generation == 0 {
-            return;
+    /// Keep the caller's user object for as long as the key entry it was read under lives.
+    pub(crate) fn remember_profile(&self, who: &Principal, json: Arc<str>) {
+        if who.generation != 0 {
+            self.profiles.insert(who.user_id.0, (who.generation, json));
         }
-        let mut row = row.clone();
-        row.password_hash = None;
-        row.api_key_digest = Vec::new();
-        row.api_key_nonce = Vec::new();
-        row.api_key_sealed = Vec::new();
-        self.profiles
-            .insert(who.user_id.0, (who.generation, Arc::new(row)));
     }
 
     /// Drop a digest's entries (positive and negative).

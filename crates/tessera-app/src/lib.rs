@@ -51,7 +51,7 @@ pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
     UserRow,
 };
-pub use users::iso_minutes;
+pub use users::{OwnProfile, iso_minutes};
 
 use std::sync::Arc;
 use tessera_core::ServerSecret;

@@ -14,6 +14,13 @@ const MAX_ID_TTL: Duration = Duration::from_secs(30);
 /// Past this many users the map starts over (it holds only users who called `users/me`).
 const MAX_ID_USERS: usize = 1_000_000;
 
+/// What `GET /users/me` answers: the user object as JSON text, and `max_message_id`.
+#[derive(Debug, Clone)]
+pub struct OwnProfile {
+    pub user: std::sync::Arc<str>,
+    pub max_message_id: i64,
+}
+
 /// Each user's newest message id (`max_message_id` of `GET /users/me`), kept current by the
 /// deliveries and deletions this node sees (its own and, through the fan-out, other nodes').
 #[derive(Default)]
@@ -172,36 +179,36 @@ impl App {
     }
 
     /// `GET /users/me`: the caller's own user object (with `delivery_email`) and
-    /// `max_message_id`. Served from memory once warm: the user row is cached under the key's
-    /// cache entry (dropped by the same invalidations) and the newest message id follows
-    /// deliveries.
-    pub async fn own_profile(&self, who: &crate::Principal) -> Result<Value> {
+    /// `max_message_id`. Served from memory once warm: the object, as JSON text, is cached
+    /// under the key's cache entry (dropped by the same invalidations) and the newest message
+    /// id follows deliveries.
+    pub async fn own_profile(&self, who: &crate::Principal) -> Result<OwnProfile> {
         let cache = &self.inner.key_cache;
         let user = match cache.profile(who) {
-            Some(user) => user,
+            Some(json) => json,
             None => {
                 let row = self
                     .store()
                     .user_by_id(who.user_id.0)
                     .await?
                     .ok_or_else(|| crate::AppError::bad("No such user"))?;
-                cache.remember_profile(who, &row);
-                std::sync::Arc::new(row)
+                let json: std::sync::Arc<str> = self.user_dict(&row).to_string().into();
+                cache.remember_profile(who, json.clone());
+                json
             }
         };
-        let mut v = self.user_dict(&user);
         let ids = self.events().max_message_ids();
-        let max = match ids.get_or_begin(user.id) {
+        let max_message_id = match ids.get_or_begin(who.user_id.0) {
             (Some(id), _) => id,
             (None, deletions) => {
-                let from_store = self.store().max_message_id(user.id).await?;
-                ids.settle(user.id, from_store, deletions)
+                let from_store = self.store().max_message_id(who.user_id.0).await?;
+                ids.settle(who.user_id.0, from_store, deletions)
             }
         };
-        if let Some(map) = v.as_object_mut() {
-            map.insert("max_message_id".into(), json!(max));
-        }
-        Ok(v)
+        Ok(OwnProfile {
+            user,
+            max_message_id,
+        })
     }
 
     /// `GET /users`: everyone in the caller's realm, by id.

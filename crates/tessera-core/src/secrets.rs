@@ -33,7 +33,9 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct ServerSecret {
     enc_key: [u8; 32],
-    mac_key: [u8; 32],
+    /// HMAC keyed with the lookup sub-key, kept pre-keyed: each digest clones it instead of
+    /// hashing the key pads again.
+    lookup: HmacSha256,
 }
 
 impl fmt::Debug for ServerSecret {
@@ -126,14 +128,14 @@ impl ServerSecret {
         }
         Ok(ServerSecret {
             enc_key: derive(&bytes, b"tessera/v1/aead"),
-            mac_key: derive(&bytes, b"tessera/v1/lookup-hmac"),
+            lookup: <HmacSha256 as Mac>::new_from_slice(&derive(&bytes, b"tessera/v1/lookup-hmac"))
+                .unwrap_or_else(|_| unreachable_hmac()),
         })
     }
 
     /// Keyed digest of `value` for `purpose`.
     pub fn digest(&self, purpose: Purpose, value: &str) -> KeyDigest {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.mac_key)
-            .unwrap_or_else(|_| unreachable_hmac());
+        let mut mac = self.lookup.clone();
         mac.update(purpose.label().as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());

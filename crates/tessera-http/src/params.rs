@@ -199,6 +199,30 @@ impl Params {
     pub fn success(&self, data: Value) -> Response {
         success_with(data, &self.ignored())
     }
+
+    /// The same, for data already rendered as a JSON object's text (a cached object) and a few
+    /// more fields after it.
+    pub fn success_with_object(&self, object: &str, more: &[(&str, Value)]) -> Response {
+        let mut out = Vec::with_capacity(object.len() + 128);
+        out.extend_from_slice(b"{\"result\":\"success\",\"msg\":\"\"");
+        let inner = object
+            .trim()
+            .strip_prefix('{')
+            .and_then(|o| o.strip_suffix('}'))
+            .unwrap_or("")
+            .trim();
+        if !inner.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(inner.as_bytes());
+        }
+        for (k, v) in more {
+            out.push(b',');
+            write_json(&mut out, k);
+            out.push(b':');
+            write_json(&mut out, v);
+        }
+        finish_success(out, &self.ignored())
+    }
 }
 
 /// A success body with an explicit ignored list (empty: the key is omitted). `result` and
@@ -227,6 +251,12 @@ pub fn success_with(data: Value, ignored: &[String]) -> Response {
         out.push(b':');
         write_json(&mut out, v);
     }
+    finish_success(out, ignored)
+}
+
+/// Close a success body: `ignored_parameters_unsupported` when not empty, `}` and Zulip's
+/// newline.
+fn finish_success(mut out: Vec<u8>, ignored: &[String]) -> Response {
     if !ignored.is_empty() {
         out.extend_from_slice(b",\"ignored_parameters_unsupported\":");
         write_json(&mut out, &ignored);

@@ -19,7 +19,8 @@ pub async fn get_users_me(
     Caller(who): Caller,
     params: Params,
 ) -> ApiResult<Response> {
-    Ok(params.success(app.own_profile(&who).await?))
+    let me = app.own_profile(&who).await?;
+    Ok(params.success_with_object(&me.user, &[("max_message_id", json!(me.max_message_id))]))
 }
 
 /// POST /api/v1/users/me/api_key/regenerate — rotate the caller's own key (humans and bots;

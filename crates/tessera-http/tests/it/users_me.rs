@@ -18,8 +18,15 @@ both!(
         let bot = (email.as_str(), key.as_str());
         // Warm: the second call is a cache hit.
         t.get("/api/v1/users/me", Some(bot)).await.ok();
-        let me = t.get("/api/v1/users/me", Some(bot)).await;
+        let me = t.get("/api/v1/users/me?unknown_param=1", Some(bot)).await;
         assert_eq!(me.ok()["full_name"], "cached bot");
+        assert!(me.ok()["max_message_id"].is_i64());
+        assert_eq!(
+            me.ok()["ignored_parameters_unsupported"],
+            json!(["unknown_param"])
+        );
+        assert!(me.text.starts_with(r#"{"result":"success","msg":"","#));
+        assert!(me.text.ends_with("}\n"));
         assert_eq!(me.ok()["bot_owner_id"], member_id);
         assert_eq!(me.ok()["role"], 400);
 
