@@ -6,7 +6,11 @@
   /proc/<pid>/stat;  the same with 10^6 extra users in the store ÷ with 10^3 (SQLite and
   PostgreSQL);  API p99 during a fetch_api_key storm ÷ idle p99;  idle RSS.
 
-Usage: bench/auth_path.py [--engine sqlite|postgres|both] [--seconds 8]
+Both stores (10^3 and 10^6 users) are served at once and every measurement alternates with its
+counterpart in --rounds rounds of seconds/2 each, so noise on this shared machine falls on
+both sides of each ratio.
+
+Usage: bench/auth_path.py [--engine sqlite|postgres|both] [--seconds 8] [--rounds 4]
 Needs: a release binary (cargo build --release -p tessera), wrk (apt), taskset, psql.
 """
 from __future__ import annotations
@@ -41,9 +45,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 def rss_kib(pid: int) -> int:
@@ -109,16 +114,19 @@ class Server:
         if auth:
             cmd += ["-H", f"Authorization: {self.auth}"]
         cmd.append(self.base + path)
-        before = cpu_seconds(self.proc.pid)
+        u0, s0 = cpu_split(self.proc.pid)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        used = cpu_seconds(self.proc.pid) - before
+        u1, s1 = cpu_split(self.proc.pid)
+        used = (u1 - u0) + (s1 - s0)
         if "99%" not in out:
             raise SystemExit(f"wrk produced no latency distribution for {path}:\n{out}")
         total = int(re.search(r"(\d+) requests in", out).group(1))
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        return {"rps": rps, "requests": total, "cpu_us_per_req": used / total * 1e6, "p99_ms": p99,
+        return {"rps": rps, "requests": total, "cpu_us_per_req": used / total * 1e6,
+                "user_us_per_req": (u1 - u0) / total * 1e6, "sys_us_per_req": (s1 - s0) / total * 1e6,
+                "p99_ms": p99,
                 "errors": int(non2xx.group(1)) if non2xx else 0}
 
     def stop(self) -> None:
@@ -145,55 +153,84 @@ end
 """
 
 
+def combine(runs: list[dict]) -> dict:
+    """Totals of several wrk rounds of one measurement."""
+    requests = sum(r["requests"] for r in runs)
+    seconds = sum(r["requests"] / r["rps"] for r in runs)
+    cpu = sum(r["cpu_us_per_req"] * r["requests"] for r in runs)
+    user = sum(r["user_us_per_req"] * r["requests"] for r in runs)
+    p99s = sorted(r["p99_ms"] for r in runs)
+    return {"rps": requests / seconds, "requests": requests, "cpu_us_per_req": cpu / requests,
+            "user_us_per_req": user / requests, "sys_us_per_req": (cpu - user) / requests,
+            "p99_ms": p99s[len(p99s) // 2], "errors": sum(r["errors"] for r in runs),
+            "rounds": len(runs)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--engine", default="both")
     ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=4)
     a = ap.parse_args()
     engines = ["sqlite", "postgres"] if a.engine == "both" else [a.engine]
     secs = a.seconds
+    per_round = max(1, secs // 2)
     results = {}
     for engine in engines:
-        for users in (1_000, 1_000_000):
-            s = Server(engine, users)
-            try:
-                time.sleep(1)
-                rss = rss_kib(s.proc.pid)
+        # Both stores are served at once (each server pinned to CPU 0; the one not being
+        # measured is idle), and the measurements alternate in rounds, so a slow spell of this
+        # shared machine hits every side of a ratio alike.
+        small = Server(engine, 1_000)
+        big = Server(engine, 1_000_000)
+        try:
+            time.sleep(1)
+            rss = rss_kib(small.proc.pid)
+            for s in (small, big):
                 s.wrk("/api/v1/users/me", 2, True)  # warm the cache
-                me = s.wrk("/api/v1/users/me", secs, True)
-                settings = s.wrk("/api/v1/server_settings", secs, False)
-                r = {"idle_rss_kib": rss, "users_me": me, "server_settings": settings}
-                if users == 1_000:
-                    # p99 of users/me while another wrk runs a fetch_api_key storm.
-                    lua = s.dir / "storm.lua"
-                    lua.write_text(STORM_LUA)
-                    storm = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{secs + 2}s",
-                                              "-s", str(lua), s.base + "/api/v1/fetch_api_key"],
-                                             stdout=subprocess.PIPE, text=True)
-                    time.sleep(1)
-                    r["users_me_during_storm"] = s.wrk("/api/v1/users/me", secs, True, conns=4)
-                    r["users_me_idle_4conns"] = None
-                    storm_out = storm.communicate()[0]
-                    r["storm_rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", storm_out).group(1))
-                    r["users_me_idle_4conns"] = s.wrk("/api/v1/users/me", secs, True, conns=4)
-                results[f"{engine}/{users}"] = r
-                print(json.dumps({f"{engine}/{users}": r}), flush=True)
-            finally:
-                s.stop()
+            runs: dict[str, list] = {k: [] for k in ("me", "settings", "big_me", "big_settings")}
+            for _ in range(a.rounds):
+                runs["me"].append(small.wrk("/api/v1/users/me", per_round, True))
+                runs["settings"].append(small.wrk("/api/v1/server_settings", per_round, False))
+                runs["big_me"].append(big.wrk("/api/v1/users/me", per_round, True))
+                runs["big_settings"].append(big.wrk("/api/v1/server_settings", per_round, False))
+            r = {"idle_rss_kib": rss, "users_me": combine(runs["me"]),
+                 "server_settings": combine(runs["settings"]),
+                 "big_users_me": combine(runs["big_me"]),
+                 "big_server_settings": combine(runs["big_settings"])}
+            # p99 of users/me while another wrk runs a fetch_api_key storm, then idle.
+            lua = small.dir / "storm.lua"
+            lua.write_text(STORM_LUA)
+            storm = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{secs + 2}s",
+                                      "-s", str(lua), small.base + "/api/v1/fetch_api_key"],
+                                     stdout=subprocess.PIPE, text=True)
+            time.sleep(1)
+            r["users_me_during_storm"] = small.wrk("/api/v1/users/me", secs, True, conns=4)
+            storm_out = storm.communicate()[0]
+            r["storm_rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", storm_out).group(1))
+            r["users_me_idle_4conns"] = small.wrk("/api/v1/users/me", secs, True, conns=4)
+            results[engine] = r
+            print(json.dumps({engine: r}), flush=True)
+        finally:
+            small.stop()
+            big.stop()
     print("\nsummary")
     for engine in engines:
-        small, big = results[f"{engine}/1000"], results[f"{engine}/1000000"]
-        me, st = small["users_me"], small["server_settings"]
+        r = results[engine]
+        me, st = r["users_me"], r["server_settings"]
         print(f"{engine}: users/me {me['rps']:.0f} rps, server_settings {st['rps']:.0f} rps, "
               f"ratio {me['rps'] / st['rps']:.3f}; CPU/request {me['cpu_us_per_req']:.1f} µs vs "
               f"{st['cpu_us_per_req']:.1f} µs (+{me['cpu_us_per_req'] - st['cpu_us_per_req']:.1f})")
-        print(f"{engine}: 10^6 users ÷ 10^3: users/me throughput ratio "
-              f"{big['users_me']['rps'] / me['rps']:.3f}")
-        storm, idle = small["users_me_during_storm"], small["users_me_idle_4conns"]
+        print(f"{engine}: of which user {me['user_us_per_req']:.1f} vs {st['user_us_per_req']:.1f} µs, "
+              f"kernel {me['sys_us_per_req']:.1f} vs {st['sys_us_per_req']:.1f} µs")
+        big = r["big_users_me"]
+        print(f"{engine}: 10^6 users ÷ 10^3: users/me throughput ratio {big['rps'] / me['rps']:.3f} "
+              f"({big['rps']:.0f} ÷ {me['rps']:.0f} rps; server_settings "
+              f"{r['big_server_settings']['rps'] / st['rps']:.3f}); CPU/request {big['cpu_us_per_req']:.1f} µs")
+        storm, idle = r["users_me_during_storm"], r["users_me_idle_4conns"]
         print(f"{engine}: p99 during fetch_api_key storm {storm['p99_ms']:.2f} ms ÷ idle {idle['p99_ms']:.2f} ms = "
-              f"{storm['p99_ms'] / idle['p99_ms']:.2f} (storm {small['storm_rps']:.0f} rps)")
-        print(f"{engine}: idle RSS {small['idle_rss_kib'] / 1024:.1f} MiB")
-        errs = sum(x["errors"] for k in (small, big) for x in k.values() if isinstance(x, dict))
+              f"{storm['p99_ms'] / idle['p99_ms']:.2f} (storm {r['storm_rps']:.0f} rps)")
+        print(f"{engine}: idle RSS {r['idle_rss_kib'] / 1024:.1f} MiB")
+        errs = sum(x["errors"] for x in r.values() if isinstance(x, dict))
         if errs:
             print(f"{engine}: WARNING {errs} non-2xx responses", file=sys.stderr)
 
