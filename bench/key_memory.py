@@ -127,7 +127,8 @@ def run(data: Path, headers: Path, lua: Path, capacity: int) -> dict:
          f"127.0.0.1:{mport}", "--data-dir", str(data), "--api-rate-limit", "1000000000",
          "--key-cache-capacity", str(capacity)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TESSERA_LOG": "error"})
+        # One malloc arena: RSS then follows what is allocated, not which thread allocated it.
+        env={**os.environ, "TESSERA_LOG": "error", "MALLOC_ARENA_MAX": "1"})
     try:
         for _ in range(300):
             try:
