@@ -197,17 +197,26 @@ def main() -> None:
                  "server_settings": combine(runs["settings"]),
                  "big_users_me": combine(runs["big_me"]),
                  "big_server_settings": combine(runs["big_settings"])}
-            # p99 of users/me while another wrk runs a fetch_api_key storm, then idle.
+            # p99 of users/me while another wrk runs a fetch_api_key storm, alternating in rounds
+            # with the same measurement without the storm.
             lua = small.dir / "storm.lua"
             lua.write_text(STORM_LUA)
-            storm = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{secs + 2}s",
-                                      "-s", str(lua), small.base + "/api/v1/fetch_api_key"],
-                                     stdout=subprocess.PIPE, text=True)
-            time.sleep(1)
-            r["users_me_during_storm"] = small.wrk("/api/v1/users/me", secs, True, conns=4)
-            storm_out = storm.communicate()[0]
-            r["storm_rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", storm_out).group(1))
-            r["users_me_idle_4conns"] = small.wrk("/api/v1/users/me", secs, True, conns=4)
+            storms, idles, storm_rps = [], [], []
+            for _ in range(a.rounds):
+                idles.append(small.wrk("/api/v1/users/me", per_round, True, conns=4))
+                storm = subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{per_round + 2}s",
+                                          "-s", str(lua), small.base + "/api/v1/fetch_api_key"],
+                                         stdout=subprocess.PIPE, text=True)
+                time.sleep(1)
+                storms.append(small.wrk("/api/v1/users/me", per_round, True, conns=4))
+                storm_out = storm.communicate()[0]
+                storm_rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", storm_out).group(1)))
+                time.sleep(0.5)
+            r["users_me_during_storm"] = combine(storms)
+            r["users_me_idle_4conns"] = combine(idles)
+            r["storm_p99s_ms"] = [x["p99_ms"] for x in storms]
+            r["idle_p99s_ms"] = [x["p99_ms"] for x in idles]
+            r["storm_rps"] = sum(storm_rps) / len(storm_rps)
             results[engine] = r
             print(json.dumps({engine: r}), flush=True)
         finally:
@@ -228,7 +237,8 @@ def main() -> None:
               f"{r['big_server_settings']['rps'] / st['rps']:.3f}); CPU/request {big['cpu_us_per_req']:.1f} µs")
         storm, idle = r["users_me_during_storm"], r["users_me_idle_4conns"]
         print(f"{engine}: p99 during fetch_api_key storm {storm['p99_ms']:.2f} ms ÷ idle {idle['p99_ms']:.2f} ms = "
-              f"{storm['p99_ms'] / idle['p99_ms']:.2f} (storm {r['storm_rps']:.0f} rps)")
+              f"{storm['p99_ms'] / idle['p99_ms']:.2f} (medians of {storm['rounds']} rounds: storm "
+              f"{r['storm_p99s_ms']}, idle {r['idle_p99s_ms']}; storm {r['storm_rps']:.0f} rps)")
         print(f"{engine}: idle RSS {r['idle_rss_kib'] / 1024:.1f} MiB")
         errs = sum(x["errors"] for x in r.values() if isinstance(x, dict))
         if errs:
