@@ -221,14 +221,14 @@ impl KeyCache {
         let now = secs_since(self.epoch);
         let key = cache_key(&digest.0);
         if let Some(e) = self.positive.get(&key) {
-            if u64::from(now - e.loaded) < POSITIVE_TTL.as_secs() {
+            if u64::from(now.saturating_sub(e.loaded)) < POSITIVE_TTL.as_secs() {
                 self.hits.as_ref().inspect(|c| c.inc());
                 return Ok(Some(e.principal()));
             }
             self.positive.remove(&key);
         }
         if let Some(at) = self.negative.get(&key) {
-            if u64::from(now - at) < NEGATIVE_TTL.as_secs() {
+            if u64::from(now.saturating_sub(at)) < NEGATIVE_TTL.as_secs() {
                 self.hits.as_ref().inspect(|c| c.inc());
                 return Ok(None);
             }
