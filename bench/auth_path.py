@@ -22,7 +22,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,32 +29,18 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from common import BIN, free_port, rss_kib, wait_until_serving
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(os.environ.get("TESSERA_BIN", ROOT / "target/release/tessera"))
 PG = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 OWNER = "owner@example.com"
 PASSWORD = "bench-Passw0rd-tessera"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cpu_split(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) / TICKS, int(fields[12]) / TICKS
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 class Server:
@@ -78,12 +63,7 @@ class Server:
              "--api-rate-limit", "1000000000", "--auth-failures-per-ip", "1000000000", *args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, "TESSERA_LOG": "error"})
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{self.base}/api/v1/server_settings", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_until_serving(self.base)
         req = urllib.request.Request(f"{self.base}/api/v1/fetch_api_key",
                                      data=f"username={OWNER}&password={PASSWORD}".encode())
         self.key = json.load(urllib.request.urlopen(req))["api_key"]

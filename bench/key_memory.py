@@ -29,7 +29,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -37,9 +36,8 @@ import time
 import urllib.request
 import zlib
 from pathlib import Path
+from common import BIN, free_port, rss_kib, wait_until_serving
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(os.environ.get("TESSERA_BIN", ROOT / "target/release/tessera"))
 WARM = 1000
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -63,12 +61,6 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def checksum(random_part: str) -> str:
     value = zlib.crc32(random_part.encode())
     out = []
@@ -81,13 +73,6 @@ def checksum(random_part: str) -> str:
 def new_key() -> str:
     random_part = "".join(secrets.choice(BASE62) for _ in range(26))
     return random_part + checksum(random_part)
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def metric(url: str, name: str) -> float:
@@ -130,12 +115,7 @@ def run(data: Path, headers: Path, lua: Path, capacity: int) -> dict:
         # One malloc arena: RSS then follows what is allocated, not which thread allocated it.
         env={**os.environ, "TESSERA_LOG": "error", "MALLOC_ARENA_MAX": "1"})
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/server_settings", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_until_serving(base)
         # Warm the allocator and every per-process structure with the first WARM keys.
         warm = data / "warm.txt"
         warm.write_text("".join(headers.read_text().splitlines(keepends=True)[:WARM]))

@@ -11,7 +11,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -19,18 +18,11 @@ import time
 from pathlib import Path
 
 import requests
+from common import BIN, free_port, wait_until_serving
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(os.environ.get("TESSERA_BIN", ROOT / "target/release/tessera"))
 PG = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 OWNER = "owner@example.com"
 PASSWORD = "bench-Passw0rd-tessera"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
@@ -54,12 +46,7 @@ def main() -> None:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TESSERA_LOG": "error"}))
             sites.append(f"http://127.0.0.1:{port}")
         for site in sites:
-            for _ in range(300):
-                try:
-                    requests.get(f"{site}/api/v1/server_settings", timeout=1)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.05)
+            wait_until_serving(site)
         a, b = requests.Session(), requests.Session()
         key = a.post(f"{sites[0]}/api/v1/fetch_api_key", data={"username": OWNER, "password": PASSWORD}).json()["api_key"]
         latencies = []

@@ -114,16 +114,18 @@ pub fn describe_user_agent(ua: &str) -> String {
 impl App {
     /// Note that `user_id`'s key was used by `client` (Zulip's client name). Writes at most
     /// once a minute per (user, client).
-    pub async fn note_client_use(&self, user_id: i64, client: &str, ip: Option<&str>) {
+    pub async fn note_client_use(&self, user_id: i64, client: &str, ip: Option<std::net::IpAddr>) {
         let now = self.now();
         let log = &self.inner.uses;
         if !log.client_due(user_id, client, now) {
             return;
         }
         log.writes.fetch_add(1, Ordering::Relaxed);
+        // The address is formatted only when a write is due.
+        let ip = ip.map(|a| a.to_string());
         if let Err(e) = self
             .store()
-            .touch_api_client(user_id, client, now, ip)
+            .touch_api_client(user_id, client, now, ip.as_deref())
             .await
         {
             tracing::warn!(error = %e, "could not record the API client");
@@ -131,14 +133,19 @@ impl App {
     }
 
     /// Note that a web session was used (at most one write a minute per session).
-    pub async fn note_session_use(&self, session_id: i64, ip: Option<&str>) {
+    pub async fn note_session_use(&self, session_id: i64, ip: Option<std::net::IpAddr>) {
         let now = self.now();
         let log = &self.inner.uses;
         if !UseLog::due(&log.sessions, session_id, now) {
             return;
         }
         log.writes.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.store().touch_session(session_id, now, ip).await {
+        let ip = ip.map(|a| a.to_string());
+        if let Err(e) = self
+            .store()
+            .touch_session(session_id, now, ip.as_deref())
+            .await
+        {
             tracing::warn!(error = %e, "could not record the session's use");
         }
     }

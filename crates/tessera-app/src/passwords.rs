@@ -63,7 +63,7 @@ fn lower_priority() {
 
 pub(crate) struct PasswordPool {
     permits: Arc<Semaphore>,
-    workers: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+    workers: std::sync::mpsc::Sender<Job>,
     /// A real hash of a random password: verifying against it costs what a real check costs,
     /// so "no such user" and "wrong password" take the same time.
     dummy: tokio::sync::OnceCell<String>,
@@ -76,7 +76,7 @@ impl PasswordPool {
     pub fn new(concurrency: usize) -> PasswordPool {
         PasswordPool {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            workers: std::sync::Mutex::new(start_workers(concurrency.max(1))),
+            workers: start_workers(concurrency.max(1)),
             dummy: tokio::sync::OnceCell::new(),
             verifications: std::sync::atomic::AtomicU64::new(0),
             in_flight: None,
@@ -110,8 +110,6 @@ impl PasswordPool {
             let _ = tx.send(f());
         });
         self.workers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .send(job)
             .map_err(|_| AppError::Internal("password workers stopped".into()))?;
         rx.await

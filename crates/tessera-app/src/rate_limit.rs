@@ -24,10 +24,10 @@ pub struct RateLimitInfo {
 /// count), so the log of a key holds at most one entry per millisecond of the window however
 /// high the limit is.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = String> {
     window_micros: i64,
     max: u32,
-    log: Mutex<HashMap<String, Log>>,
+    log: Mutex<HashMap<K, Log>>,
 }
 
 /// A key's history: (time of the first request in a millisecond, requests in it), oldest first.
@@ -55,9 +55,9 @@ impl Log {
     }
 }
 
-impl RateLimiter {
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
     /// A limiter allowing `max` events per `window_secs`.
-    pub fn new(window_secs: u64, max: u32) -> RateLimiter {
+    pub fn new(window_secs: u64, max: u32) -> RateLimiter<K> {
         RateLimiter {
             window_micros: window_secs as i64 * 1_000_000,
             max,
@@ -65,7 +65,7 @@ impl RateLimiter {
         }
     }
 
-    fn with_log<T>(&self, f: impl FnOnce(&mut HashMap<String, Log>) -> T) -> T {
+    fn with_log<T>(&self, f: impl FnOnce(&mut HashMap<K, Log>) -> T) -> T {
         let mut guard = self
             .log
             .lock()
@@ -83,7 +83,11 @@ impl RateLimiter {
     }
 
     /// Seconds to wait if `key` is limited now, without recording anything.
-    pub fn limited(&self, key: &str, now: i64) -> Option<f64> {
+    pub fn limited<Q>(&self, key: &Q, now: i64) -> Option<f64>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         self.with_log(|logs| {
             let log = logs.get_mut(key)?;
             self.trim(log, now);
@@ -100,7 +104,11 @@ impl RateLimiter {
     }
 
     /// Record an event for `key` unless it is limited; `Err(retry_after)` when limited.
-    pub fn hit(&self, key: &str, now: i64) -> Result<RateLimitInfo, f64> {
+    pub fn hit<Q>(&self, key: &Q, now: i64) -> Result<RateLimitInfo, f64>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.with_log(|logs| {
             // Bound memory: forget idle keys now and then.
             if logs.len() > 100_000 {
@@ -124,7 +132,11 @@ impl RateLimiter {
     }
 
     /// Forget `key`'s history.
-    pub fn clear(&self, key: &str) {
+    pub fn clear<Q>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         self.with_log(|logs| logs.remove(key));
     }
 }
@@ -135,13 +147,11 @@ impl crate::App {
     pub fn hit_api_rate_limit(&self, user_id: i64) -> Result<RateLimitInfo, RateLimitInfo> {
         let limiter = &self.inner.limits.api_by_user;
         let now = self.now();
-        limiter
-            .hit(&user_id.to_string(), now)
-            .map_err(|wait| RateLimitInfo {
-                limit: limiter.max,
-                remaining: 0,
-                reset_after: wait,
-            })
+        limiter.hit(&user_id, now).map_err(|wait| RateLimitInfo {
+            limit: limiter.max,
+            remaining: 0,
+            reset_after: wait,
+        })
     }
 }
 
@@ -229,7 +239,7 @@ pub(crate) struct Limits {
     /// Zulip's `sends_email_by_ip` (shared).
     pub emails_by_ip: SharedLimiter,
     /// Zulip's `api_by_user`.
-    pub api_by_user: RateLimiter,
+    pub api_by_user: RateLimiter<i64>,
 }
 
 impl Limits {

@@ -242,6 +242,35 @@ impl App {
 
 #[cfg(test)]
 mod tests {
+    use super::MaxMessageIds;
+
+    #[test]
+    fn max_message_ids_race_with_deliveries_and_deletions() {
+        let ids = MaxMessageIds::default();
+        // A read from the store is under way when message 9 is delivered: the larger wins.
+        let (cached, deletions) = ids.get_or_begin(1);
+        assert_eq!(cached, None);
+        ids.delivered([1, 2].into_iter(), 9);
+        assert_eq!(ids.settle(1, 7, deletions), 9);
+        assert_eq!(ids.get_or_begin(1).0, Some(9));
+        // Later deliveries raise the kept value; users not kept are not added.
+        ids.delivered([1, 2].into_iter(), 12);
+        assert_eq!(ids.get_or_begin(1).0, Some(12));
+        assert_eq!(ids.lock().get(&2), None);
+        // A deletion during a read: the answer is served but not kept.
+        ids.forget(&[1]);
+        let (cached, deletions) = ids.get_or_begin(1);
+        assert_eq!(cached, None);
+        ids.forget(&[3]);
+        assert_eq!(ids.settle(1, 11, deletions), 11);
+        assert_eq!(ids.get_or_begin(1).0, None, "not trusted after a racing deletion");
+        // A fan-out reconnect forgets everything.
+        let (_, deletions) = ids.get_or_begin(4);
+        ids.settle(4, 5, deletions);
+        ids.clear();
+        assert_eq!(ids.get_or_begin(4).0, None);
+    }
+
     #[test]
     fn iso_minutes_format() {
         assert_eq!(

@@ -146,7 +146,7 @@ async fn authenticate(
             .map_err(IntoResponse::into_response)?;
         rate_limit(parts, app, &principal).map_err(IntoResponse::into_response)?;
         let client = client_name(&parts.headers, &path);
-        app.note_client_use(principal.user_id.0, &client, client_ip(parts).as_deref())
+        app.note_client_use(principal.user_id.0, &client, client_addr(parts))
             .await;
         return Ok(principal);
     }
@@ -178,7 +178,7 @@ async fn authenticate(
         return Err(ApiError::bad_request("Webhook bots can only access webhooks").into_response());
     }
     rate_limit(parts, app, &session.principal).map_err(IntoResponse::into_response)?;
-    app.note_session_use(session.session_id, client_ip(parts).as_deref())
+    app.note_session_use(session.session_id, client_addr(parts))
         .await;
     parts.extensions.insert(session.clone());
     Ok(session.principal)
@@ -213,9 +213,14 @@ pub fn client_name<'h>(
 }
 
 /// The client's IP address, when the server was started with connection info.
-pub fn client_ip(parts: &Parts) -> Option<String> {
+pub fn client_addr(parts: &Parts) -> Option<std::net::IpAddr> {
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip())
+}
+
+/// The same, as text.
+pub fn client_ip(parts: &Parts) -> Option<String> {
+    client_addr(parts).map(|ip| ip.to_string())
 }

@@ -78,7 +78,7 @@ impl FromRequestParts<App> for Web {
             None => None,
         };
         if let Some(c) = &caller {
-            app.note_session_use(c.session_id, crate::auth::client_ip(parts).as_deref())
+            app.note_session_use(c.session_id, crate::auth::client_addr(parts))
                 .await;
         }
         let existing =
