@@ -263,7 +263,11 @@ mod tests {
         assert_eq!(cached, None);
         ids.forget(&[3]);
         assert_eq!(ids.settle(1, 11, deletions), 11);
-        assert_eq!(ids.get_or_begin(1).0, None, "not trusted after a racing deletion");
+        assert_eq!(
+            ids.get_or_begin(1).0,
+            None,
+            "not trusted after a racing deletion"
+        );
         // A fan-out reconnect forgets everything.
         let (_, deletions) = ids.get_or_begin(4);
         ids.settle(4, 5, deletions);
