@@ -25,6 +25,7 @@ mod realms;
 mod register;
 mod sessions;
 mod streams;
+mod user_groups;
 mod users;
 mod webhooks;
 
@@ -51,6 +52,7 @@ pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
     UserRow,
 };
+pub use user_groups::{SYSTEM_GROUPS, UserGroup};
 pub use users::{OwnProfile, iso_minutes};
 
 use std::sync::Arc;
@@ -78,12 +80,16 @@ struct Inner {
     /// This process's name in the event fan-out.
     node_id: String,
     metrics: Metrics,
+    /// When this process started (seconds): Zulip's `server_generation`.
+    started: i64,
 }
 
 /// The Zulip version tessera speaks (decision D1).
 pub const ZULIP_VERSION: &str = "10.0";
 /// The feature level tessera advertises (decision D1).
 pub const ZULIP_FEATURE_LEVEL: i64 = 371;
+/// `max_file_upload_size_mib`: 0 (Zulip's "uploads disabled") until tessera stores uploads.
+pub const MAX_FILE_UPLOAD_SIZE_MIB: i64 = 0;
 
 impl App {
     /// Assemble the application over an opened, migrated store.
@@ -108,7 +114,7 @@ impl App {
                 store,
                 secret,
                 config,
-                clock,
+                clock: clock.clone(),
                 key_cache,
                 passwords,
                 limits,
@@ -122,6 +128,7 @@ impl App {
                 uses: devices::UseLog::default(),
                 node_id: tessera_core::Token::generate().expose().to_owned(),
                 metrics,
+                started: clock.now_micros().div_euclid(1_000_000),
             }),
         })
     }

@@ -4,6 +4,7 @@
 use crate::auth::Principal;
 use crate::events::Notice;
 use crate::{App, AppError, Result};
+use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_core::Role;
 use tessera_store::{NewStream, StoreError, StreamRow, SubscriptionRow, UserRow};
@@ -40,6 +41,53 @@ pub fn check_stream_name(name: &str) -> std::result::Result<String, String> {
     Ok(name.to_owned())
 }
 
+/// Zulip's channel object (field order as Zulip's `BasicChannel`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Channel {
+    pub stream_id: i64,
+    pub name: String,
+    pub description: String,
+    pub rendered_description: String,
+    pub date_created: i64,
+    pub creator_id: Option<i64>,
+    pub invite_only: bool,
+    pub is_web_public: bool,
+    pub history_public_to_subscribers: bool,
+    pub first_message_id: Option<i64>,
+    pub message_retention_days: Option<i64>,
+    pub stream_post_policy: i64,
+    pub is_announcement_only: bool,
+    pub can_remove_subscribers_group: i64,
+    /// Average messages a week; `null` while tessera keeps no traffic statistics (Zulip's
+    /// value for a channel too new to have them).
+    pub stream_weekly_traffic: Option<i64>,
+    /// Only where Zulip sends it (`GET /streams`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+}
+
+/// Zulip's subscription object: the channel plus the caller's settings for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscription {
+    #[serde(flatten)]
+    pub channel: Channel,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscribers: Option<Vec<i64>>,
+    pub color: String,
+    pub is_muted: bool,
+    pub in_home_view: bool,
+    pub pin_to_top: bool,
+    pub desktop_notifications: Option<bool>,
+    pub audible_notifications: Option<bool>,
+    pub push_notifications: Option<bool>,
+    pub email_notifications: Option<bool>,
+    pub wildcard_mentions_notify: Option<bool>,
+}
+
+/// Zulip's limits on channel names and descriptions.
+pub const MAX_STREAM_NAME_LENGTH: i64 = 60;
+pub const MAX_STREAM_DESCRIPTION_LENGTH: i64 = 1024;
+
 /// Who subscribes and to what.
 #[derive(Debug, Clone, Default)]
 pub struct SubscribeRequest {
@@ -58,49 +106,78 @@ pub struct SubscribeResult {
 }
 
 impl App {
-    /// The stream object (`GET /streams`).
-    pub fn stream_dict(&self, s: &StreamRow) -> Value {
-        json!({
-            "stream_id": s.id,
-            "name": s.name,
-            "description": s.description,
-            "rendered_description": if s.description.is_empty() { String::new() } else {
+    /// Zulip's channel object for `s`; `admins` is the id of the realm's
+    /// `role:administrators` group (who may remove subscribers, Zulip's default).
+    pub fn channel_object(&self, s: &StreamRow, admins: i64) -> Channel {
+        Channel {
+            stream_id: s.id,
+            name: s.name.clone(),
+            description: s.description.clone(),
+            rendered_description: if s.description.is_empty() {
+                String::new()
+            } else {
                 tessera_core::markdown::render(&s.description, &|_, _| None).html
             },
-            "date_created": s.date_created.div_euclid(1_000_000),
-            "creator_id": s.creator_id,
-            "invite_only": s.invite_only,
-            "is_web_public": false,
-            "history_public_to_subscribers": true,
-            "first_message_id": null,
-            "message_retention_days": null,
-            "stream_post_policy": 1,
-            "is_announcement_only": false,
-            "is_archived": false,
-            "is_default": s.is_default,
-        })
+            date_created: s.date_created.div_euclid(1_000_000),
+            creator_id: s.creator_id,
+            invite_only: s.invite_only,
+            is_web_public: false,
+            history_public_to_subscribers: true,
+            first_message_id: None,
+            message_retention_days: None,
+            stream_post_policy: 1,
+            is_announcement_only: false,
+            can_remove_subscribers_group: admins,
+            stream_weekly_traffic: None,
+            is_default: None,
+        }
     }
 
-    /// The subscription object (`GET /users/me/subscriptions`, register `subscriptions`).
-    pub fn subscription_dict(&self, sub: &SubscriptionRow, subscribers: Option<Vec<i64>>) -> Value {
-        let mut v = self.stream_dict(&sub.stream);
-        if let Some(map) = v.as_object_mut() {
-            map.remove("is_default");
-            map.insert("color".into(), json!(sub.color));
-            map.insert("is_muted".into(), json!(false));
-            map.insert("in_home_view".into(), json!(true));
-            map.insert("pin_to_top".into(), json!(false));
-            map.insert("desktop_notifications".into(), Value::Null);
-            map.insert("audible_notifications".into(), Value::Null);
-            map.insert("push_notifications".into(), Value::Null);
-            map.insert("email_notifications".into(), Value::Null);
-            map.insert("wildcard_mentions_notify".into(), Value::Null);
-            map.insert("email_address".into(), json!(""));
-            if let Some(ids) = subscribers {
-                map.insert("subscribers".into(), json!(ids));
-            }
+    /// The id of the realm's `role:administrators` group, for channel objects.
+    pub async fn admins_group(&self, realm_id: i64) -> Result<i64> {
+        Ok(self.realm_groups(realm_id).await?.id("role:administrators"))
+    }
+
+    /// The channel object with `is_default` (`GET /streams`, `stream` events).
+    pub async fn stream_dict(&self, s: &StreamRow) -> Result<Value> {
+        let mut c = self.channel_object(s, self.admins_group(s.realm_id).await?);
+        c.is_default = Some(s.is_default);
+        Ok(serde_json::to_value(c).unwrap_or(Value::Null))
+    }
+
+    /// Zulip's subscription object (`GET /users/me/subscriptions`, register `subscriptions`).
+    pub fn subscription_object(
+        &self,
+        sub: &SubscriptionRow,
+        admins: i64,
+        subscribers: Option<Vec<i64>>,
+    ) -> Subscription {
+        Subscription {
+            channel: self.channel_object(&sub.stream, admins),
+            subscribers,
+            color: sub.color.clone(),
+            is_muted: false,
+            in_home_view: true,
+            pin_to_top: false,
+            desktop_notifications: None,
+            audible_notifications: None,
+            push_notifications: None,
+            email_notifications: None,
+            wildcard_mentions_notify: None,
         }
-        v
+    }
+
+    /// The subscription object as JSON.
+    pub async fn subscription_dict(
+        &self,
+        sub: &SubscriptionRow,
+        subscribers: Option<Vec<i64>>,
+    ) -> Result<Value> {
+        let admins = self.admins_group(sub.stream.realm_id).await?;
+        Ok(
+            serde_json::to_value(self.subscription_object(sub, admins, subscribers))
+                .unwrap_or(Value::Null),
+        )
     }
 
     /// Whether `who` may see and post to `stream`: public channels for everyone but guests,
@@ -212,10 +289,12 @@ impl App {
                 .find(|s| s.stream.id == stream.id);
             if let Some(sub) = sub {
                 let subscribers = self.store().subscriber_ids(stream.id).await?;
+                let object = self
+                    .subscription_dict(&sub, Some(subscribers.clone()))
+                    .await?;
                 self.events().publish(Notice::plain(
                     vec![user_id],
-                    json!({"type": "subscription", "op": "add",
-                           "subscriptions": [self.subscription_dict(&sub, Some(subscribers.clone()))]}),
+                    json!({"type": "subscription", "op": "add", "subscriptions": [object]}),
                 ));
                 let peers: Vec<i64> = subscribers.into_iter().filter(|u| *u != user_id).collect();
                 self.events().publish(Notice::plain(
@@ -330,9 +409,12 @@ impl App {
             .filter(|u| u.is_active && (!s.invite_only || u.id == who.user_id.0))
             .map(|u| u.id)
             .collect();
+        let Ok(object) = self.stream_dict(s).await else {
+            return;
+        };
         self.events().publish(Notice::plain(
             viewers,
-            json!({"type": "stream", "op": "create", "streams": [self.stream_dict(s)]}),
+            json!({"type": "stream", "op": "create", "streams": [object]}),
         ));
     }
 

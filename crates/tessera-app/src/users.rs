@@ -149,13 +149,18 @@ impl App {
         if let Some(map) = v.as_object_mut() {
             if user.is_bot {
                 map.insert("bot_type".into(), json!(user.bot_type));
-                map.insert("is_system_bot".into(), json!(false));
                 map.insert("bot_owner_id".into(), json!(user.bot_owner_id));
             } else {
                 map.insert("profile_data".into(), json!({}));
             }
         }
         v
+    }
+
+    /// Whether `user` is one of the server's own bots (Welcome Bot), which Zulip lists in
+    /// `cross_realm_bots` with `is_system_bot`, not among the organization's users.
+    pub fn is_system_bot(&self, user: &UserRow) -> bool {
+        user.is_bot && user.bot_owner_id.is_none() && user.email.starts_with("welcome-bot@")
     }
 
     /// A bot as `realm_bots` and `realm_bot` events carry it — never with its key (D2).

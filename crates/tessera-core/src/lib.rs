@@ -16,6 +16,7 @@ pub mod password;
 pub mod role;
 pub mod secrets;
 pub mod token;
+pub mod user_settings;
 pub mod wire;
 pub mod zuliprc;
 

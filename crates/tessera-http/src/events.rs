@@ -72,6 +72,9 @@ pub async fn post_register(
         bulk_message_deletion: capabilities["bulk_message_deletion"]
             .as_bool()
             .unwrap_or(false),
+        user_settings_object: capabilities["user_settings_object"]
+            .as_bool()
+            .unwrap_or(false),
     };
     let _ = params.json_int("queue_lifespan_secs")?;
     let state = app.register(&who, req).await?;

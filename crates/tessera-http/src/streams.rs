@@ -32,7 +32,10 @@ pub async fn get_streams(
         app.visible_streams(&who, include_public, include_subscribed)
             .await?
     };
-    let list: Vec<Value> = streams.iter().map(|s| app.stream_dict(s)).collect();
+    let mut list: Vec<Value> = Vec::with_capacity(streams.len());
+    for s in &streams {
+        list.push(app.stream_dict(s).await?);
+    }
     Ok(params.success(json!({ "streams": list })))
 }
 
@@ -83,7 +86,7 @@ pub async fn get_subscriptions(
         } else {
             None
         };
-        list.push(app.subscription_dict(s, subscribers));
+        list.push(app.subscription_dict(s, subscribers).await?);
     }
     Ok(params.success(json!({ "subscriptions": list })))
 }

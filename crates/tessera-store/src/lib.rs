@@ -18,8 +18,10 @@ mod push_devices;
 mod rate_limits;
 mod realms;
 mod sessions;
+mod settings;
 mod streams;
 pub mod testing;
+mod user_groups;
 mod users;
 
 pub use audit_log::{AuditEvent, AuditRow};
@@ -35,6 +37,7 @@ pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;
 pub use sessions::{SessionOrigin, SessionRow};
 pub use streams::{NewStream, StreamRow, SubscriptionRow};
+pub use user_groups::UserGroupRow;
 pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

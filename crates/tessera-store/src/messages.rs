@@ -276,6 +276,36 @@ impl Store {
         }))
     }
 
+    /// The user's direct-message conversations with their newest message id, newest first
+    /// (at most `limit`): (dm_groups members key, max message id).
+    pub async fn recent_dm_conversations(
+        &self,
+        user_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let sql = "SELECT g.members_key, MAX(m.id) AS max_id FROM user_messages um \
+                   JOIN messages m ON m.id = um.message_id \
+                   JOIN dm_groups g ON g.id = m.recipient_id \
+                   WHERE um.user_id = $1 AND m.recipient_type <> 2 \
+                   GROUP BY g.members_key ORDER BY max_id DESC LIMIT $2";
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, (String, i64)>(sql)
+                .bind(user_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Ids of the messages `user_id` starred, oldest first.
+    pub async fn starred_message_ids(&self, user_id: i64) -> Result<Vec<i64>> {
+        let sql = "SELECT message_id FROM user_messages WHERE user_id = $1 \
+                   AND (flags & 2) <> 0 ORDER BY message_id";
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>(sql).bind(user_id).fetch_all(pool).await?
+        }))
+    }
+
     /// The newest message id a user has (Zulip's `max_message_id`), or -1.
     pub async fn max_message_id(&self, user_id: i64) -> Result<i64> {
         Ok(with_pool!(self, pool => {

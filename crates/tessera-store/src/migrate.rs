@@ -44,6 +44,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_rate_limits.sql"),
         include_str!("../migrations/postgres/0006_rate_limits.sql"),
     ),
+    (
+        7,
+        "settings_groups",
+        include_str!("../migrations/sqlite/0007_settings_groups.sql"),
+        include_str!("../migrations/postgres/0007_settings_groups.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -55,6 +61,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0004_devices.sql",
     "0005_event_fanout.sql",
     "0006_rate_limits.sql",
+    "0007_settings_groups.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

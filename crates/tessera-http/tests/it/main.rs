@@ -17,6 +17,7 @@ mod params;
 mod password_reset;
 mod push_devices;
 mod regenerate;
+mod register;
 mod server_settings;
 mod users_me;
 mod web;
