@@ -68,6 +68,9 @@ pub struct QueueOptions {
     pub client_gravatar: bool,
     pub all_public_streams: bool,
     pub bulk_message_deletion: bool,
+    /// The `user_settings_object` capability: no legacy `update_display_settings` /
+    /// `update_global_notifications` events.
+    pub user_settings_object: bool,
     /// (operator, operand, negated) for message events.
     pub narrow: Vec<(String, String, bool)>,
 }
@@ -97,6 +100,14 @@ impl EventQueue {
     }
 
     fn wants(&self, event_type: &str) -> bool {
+        if self.options.user_settings_object
+            && matches!(
+                event_type,
+                "update_display_settings" | "update_global_notifications"
+            )
+        {
+            return false;
+        }
         self.options
             .event_types
             .as_ref()

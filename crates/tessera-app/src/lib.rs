@@ -24,6 +24,7 @@ mod rate_limit;
 mod realms;
 mod register;
 mod sessions;
+mod settings;
 mod streams;
 mod user_groups;
 mod users;
@@ -47,6 +48,7 @@ pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use realms::RealmInfo;
 pub use register::RegisterRequest;
 pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
+pub use settings::SettingsRequest;
 pub use streams::{DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult};
 pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,

@@ -142,14 +142,16 @@ impl App {
     /// `new_password`, Zulip's `json_change_settings`): the old password must be right (rate
     /// limited per user), the new one strong; every other session of the user ends (Django's
     /// session-hash check does that in Zulip), the current one stays.
-    pub async fn change_own_password(
+    /// Called with the session the request came in on, if any (from the API, every web
+    /// session ends).
+    pub(crate) async fn change_own_password(
         &self,
-        caller: &SessionCaller,
+        user: &UserRow,
+        keep_session: Option<i64>,
         old_password: &str,
         new_password: &str,
         regenerate_api_key: bool,
     ) -> Result<()> {
-        let user = self.user_row(caller.principal.user_id.0).await?;
         let now = self.now();
         let limiter = &self.inner.limits.auth_by_username;
         if let Err(wait) = limiter.hit(self.store(), &user.delivery_email, now).await? {
@@ -169,11 +171,11 @@ impl App {
         if tessera_core::password::check_password_strength(new_password).is_err() {
             return Err(AppError::bad("New password is too weak!"));
         }
-        self.replace_password(&user, new_password, user.id, Some(caller.session_id))
+        self.replace_password(user, new_password, user.id, keep_session)
             .await?;
         if regenerate_api_key {
             // Logs out mobile devices and API clients (zulip#21636).
-            self.regenerate_api_key(&user, user.id).await?;
+            self.regenerate_api_key(user, user.id).await?;
             self.store().clear_api_clients(user.id).await?;
             self.forget_client_uses(user.id);
         }

@@ -97,6 +97,79 @@ const SOUND_CHOICES: &[&str] = &[
     "zulip",
 ];
 
+/// The interface languages Zulip ships (code, name in that language): `default_language`
+/// must be one of them, and its events carry the name.
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("ar", "العربيّة"),
+    ("be", "Беларуская"),
+    ("bg", "Български"),
+    ("bn", "বাংলা"),
+    ("ca", "Català"),
+    ("cs", "Čeština"),
+    ("cy", "Cymraeg"),
+    ("da", "Dansk"),
+    ("de", "Deutsch"),
+    ("el", "Ελληνικά"),
+    ("en", "English"),
+    ("en_GB", "British English"),
+    ("eo", "Esperanto"),
+    ("es", "Español"),
+    ("fa", "فارسی"),
+    ("fi", "Suomi"),
+    ("fr", "Français"),
+    ("gl", "Galego"),
+    ("gu", "ગુજરાતી"),
+    ("hi", "हिंदी"),
+    ("hu", "Magyar"),
+    ("id", "Bahasa Indonesia"),
+    ("it", "Italiano"),
+    ("ja", "日本語"),
+    ("ko", "한국어"),
+    ("lt", "Lietuviškai"),
+    ("lv", "Latviešu"),
+    ("ml", "മലയാളം"),
+    ("mn", "Монгол"),
+    ("nl", "Nederlands"),
+    ("no", "Norsk"),
+    ("pa", "ਪੰਜਾਬੀ"),
+    ("pl", "Polski"),
+    ("pt", "Português"),
+    ("pt_BR", "Português Brasileiro"),
+    ("pt_PT", "Português (Portugal)"),
+    ("ro", "Română"),
+    ("ru", "Русский"),
+    ("si", "සිංහල"),
+    ("sr", "Српски"),
+    ("sv", "Svenska"),
+    ("ta", "தமிழ்"),
+    ("te", "తెలుగు"),
+    ("tl", "Tagalog"),
+    ("tr", "Türkçe"),
+    ("uk", "Українська"),
+    ("ur", "اُردُو"),
+    ("vi", "Tiếng Việt"),
+    ("zh-hans", "简体中文"),
+    ("zh-hant", "繁體中文"),
+];
+
+/// The name of the language `code` (Zulip's `get_language_name`).
+pub fn language_name(code: &str) -> Option<&'static str> {
+    LANGUAGES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// Whether `tz` looks like an IANA time zone name (`Area/Location`, `UTC`) or is empty (the
+/// browser's zone). tessera carries no zone database, so the shape is what is checked.
+fn is_time_zone_name(tz: &str) -> bool {
+    tz.is_empty()
+        || (tz.len() <= 40
+            && tz.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+            }))
+}
+
 const D: Option<Legacy> = Some(Legacy::Display);
 const N: Option<Legacy> = Some(Legacy::Notifications);
 
@@ -292,7 +365,8 @@ pub fn check(setting: &Setting, value: &Value) -> Result<Value, String> {
                 .as_i64()
                 .ok_or_else(|| format!("{name} is not an integer"))?;
             if name == "email_notifications_batching_period_seconds" {
-                return if (120..=7 * 24 * 3600).contains(&v) {
+                // Zulip's limit: more than nothing, at most one week.
+                return if (1..=7 * 24 * 3600).contains(&v) {
                     Ok(json!(v))
                 } else {
                     Err(format!("Invalid email batching period: {v} seconds"))
@@ -308,6 +382,18 @@ pub fn check(setting: &Setting, value: &Value) -> Result<Value, String> {
             let v = value
                 .as_str()
                 .ok_or_else(|| format!("{name} is not a string"))?;
+            match name {
+                "default_language" if language_name(v).is_none() => {
+                    return Err("Invalid default_language".into());
+                }
+                "notification_sound" if !allowed.contains(&v) => {
+                    return Err(format!("Invalid notification sound '{v}'"));
+                }
+                "timezone" if !is_time_zone_name(v) => {
+                    return Err("Not a recognized time zone".into());
+                }
+                _ => {}
+            }
             if allowed.is_empty() {
                 if v.chars().count() > 100 {
                     return Err(format!("{name} is too long (limit: 100 characters)"));
@@ -353,5 +439,32 @@ mod tests {
         );
         let s = find("color_scheme").unwrap_or_else(|| unreachable!());
         assert_eq!(check(s, &json!(9)), Err("Invalid color_scheme".into()));
+        let s = find("default_language").unwrap_or_else(|| unreachable!());
+        assert_eq!(check(s, &json!("de")), Ok(json!("de")));
+        assert_eq!(
+            check(s, &json!("xx")),
+            Err("Invalid default_language".into())
+        );
+        let s = find("notification_sound").unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            check(s, &json!("boing")),
+            Err("Invalid notification sound 'boing'".into())
+        );
+        let s = find("timezone").unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            check(s, &json!("Europe/Berlin")),
+            Ok(json!("Europe/Berlin"))
+        );
+        assert_eq!(check(s, &json!("")), Ok(json!("")));
+        assert_eq!(
+            check(s, &json!("not a zone")),
+            Err("Not a recognized time zone".into())
+        );
+        let s =
+            find("email_notifications_batching_period_seconds").unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            check(s, &json!(0)),
+            Err("Invalid email batching period: 0 seconds".into())
+        );
     }
 }

@@ -125,6 +125,10 @@ fn shared_routes() -> Router<App> {
             post(users::post_presence).fallback(only(&["POST"])),
         )
         .route(
+            "/settings",
+            patch(settings::patch_settings).fallback(only(&["PATCH"])),
+        )
+        .route(
             "/bot_storage",
             get(bot_storage::get_bot_storage)
                 .put(bot_storage::put_bot_storage)
@@ -180,10 +184,6 @@ fn json_only_routes() -> Router<App> {
         .route(
             "/fetch_api_key",
             post(fetch_api_key::post_json_fetch_api_key).fallback(only(&["POST"])),
-        )
-        .route(
-            "/settings",
-            patch(settings::patch_settings).fallback(only(&["PATCH"])),
         )
         .route(
             "/users/me/sessions/{session_id}",

@@ -1,6 +1,5 @@
-//! `/json/settings`: the settings a signed-in user changes from the web UI. tessera serves the
-//! password change (Zulip's `json_change_settings` with `old_password` and `new_password`);
-//! other settings are reported in `ignored_parameters_unsupported`.
+//! `/settings`: the settings a user changes (Zulip's `json_change_settings`), and the web UI's
+//! own session actions under `/json/users/me/`.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -8,8 +7,9 @@ use crate::params::Params;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::Response;
-use serde_json::json;
-use tessera_app::{App, SessionCaller};
+use serde_json::{Value, json};
+use tessera_app::{App, SessionCaller, SettingsRequest};
+use tessera_core::user_settings::{self, Kind};
 
 /// The web session behind a `/json` request (put there by [`Caller`]).
 pub struct Session(pub SessionCaller);
@@ -31,24 +31,37 @@ impl axum::extract::FromRequestParts<App> for Session {
     }
 }
 
-/// PATCH /json/settings — change your password: `old_password` must be right (rate limited),
-/// `new_password` strong; your other web sessions end, this one stays. Human users only.
+/// PATCH /api/v1/settings (and /json/settings) — change your own settings (Zulip's
+/// `json_change_settings`): `full_name`, a new password (`old_password` must be right, rate
+/// limited; your other web sessions end, this one stays) and any of Zulip's personal settings,
+/// each stored and announced with `user_settings` events. Nothing changes unless every value
+/// is valid. `email` changes are not offered (reported in `ignored_parameters_unsupported`).
+/// Human users only.
 pub async fn patch_settings(
     State(app): State<App>,
-    Session(session): Session,
+    Caller(principal): Caller,
+    session: Option<axum::Extension<SessionCaller>>,
     mut params: Params,
 ) -> ApiResult<Response> {
-    session.principal.require_human()?;
-    if let Some(enabled) = params.json_bool("enable_login_emails")? {
-        app.set_login_emails(&session.principal, enabled).await?;
-    }
-    if let Some(new_password) = params.optional("new_password") {
-        let old_password = params.optional("old_password").unwrap_or_default();
+    let mut req = SettingsRequest {
+        full_name: params.optional("full_name"),
+        old_password: params.optional("old_password"),
+        new_password: params.optional("new_password"),
         // tessera's own option (zulip#21636); Zulip's API never rotates the key here.
-        let regenerate = params.json_bool("regenerate_api_key")?.unwrap_or(false);
-        app.change_own_password(&session, &old_password, &new_password, regenerate)
-            .await?;
+        regenerate_api_key: params.json_bool("regenerate_api_key")?.unwrap_or(false),
+        session_id: session.map(|s| s.0.session_id),
+        values: Vec::new(),
+    };
+    for setting in user_settings::SETTINGS {
+        let value = match setting.kind {
+            Kind::Str(_) => params.optional(setting.name).map(Value::String),
+            Kind::Bool | Kind::Int(_) => params.json_value(setting.name)?,
+        };
+        if let Some(value) = value {
+            req.values.push((setting, value));
+        }
     }
+    app.change_settings(&principal, req).await?;
     Ok(params.success(json!({})))
 }
 

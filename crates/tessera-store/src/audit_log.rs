@@ -15,6 +15,8 @@ pub enum AuditEvent {
     UserBotOwnerChanged,
     UserSettingChanged,
     RealmCreated,
+    /// An organization setting changed (extra: old, new, property).
+    RealmPropertyChanged,
     /// tessera's own: a web session signed in (extra: client, IP).
     SessionStarted,
     /// tessera's own: web sessions ended by the user (extra: how many, why).
@@ -39,6 +41,7 @@ impl AuditEvent {
             AuditEvent::UserBotOwnerChanged => 128,
             AuditEvent::UserSettingChanged => 132,
             AuditEvent::RealmCreated => 215,
+            AuditEvent::RealmPropertyChanged => 207,
             AuditEvent::SessionStarted => 9001,
             AuditEvent::SessionsEnded => 9002,
             AuditEvent::LoggedOutEverywhere => 9003,

@@ -36,6 +36,7 @@ pub use messages::{
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;
 pub use sessions::{SessionOrigin, SessionRow};
+pub use settings::SettingChange;
 pub use streams::{NewStream, StreamRow, SubscriptionRow};
 pub use user_groups::UserGroupRow;
 pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};

@@ -1,8 +1,27 @@
 //! Personal and organization settings that differ from Zulip's defaults: one row per changed
 //! setting, the value as JSON text. The defaults themselves live in code
-//! (`tessera_core::user_settings`, the app's realm state).
+//! (`tessera_core::user_settings`, the app's realm state). `timezone` and
+//! `enable_login_emails` are columns of the user row; a change to them lands there.
 
-use crate::{Result, Store, with_pool};
+use crate::audit_log::insert_audit;
+use crate::invalidations::insert_invalidation;
+use crate::{AuditEvent, Result, Store, with_pool};
+
+/// One setting changed: its name, the old and the new value (JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    pub name: String,
+    pub old: String,
+    pub new: String,
+}
+
+impl SettingChange {
+    fn audit_extra(&self) -> String {
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
+        serde_json::json!({"1": parse(&self.old), "2": parse(&self.new), "property": self.name})
+            .to_string()
+    }
+}
 
 impl Store {
     /// The personal settings `user_id` changed, as (name, JSON text).
@@ -13,14 +32,59 @@ impl Store {
         }))
     }
 
-    /// Store personal settings (name, JSON text), all or none.
-    pub async fn set_user_settings(&self, user_id: i64, values: &[(String, String)]) -> Result<()> {
-        let sql = "INSERT INTO user_settings (user_id, name, value) VALUES ($1, $2, $3) \
-                   ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value";
+    /// Store personal settings, all or none, with an audit row each (Zulip's
+    /// `USER_SETTING_CHANGED`, extra `{"1": old, "2": new, "property": name}`).
+    pub async fn set_user_settings(
+        &self,
+        user_id: i64,
+        changes: &[SettingChange],
+        acting: i64,
+        now: i64,
+    ) -> Result<()> {
+        let upsert = "INSERT INTO user_settings (user_id, name, value) VALUES ($1, $2, $3) \
+                      ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value";
+        let is_pg = self.is_pg();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (name, value) in values {
-                sqlx::query(sql).bind(user_id).bind(name).bind(value).execute(&mut *tx).await?;
+            let (realm_id, digest): (i64, Vec<u8>) =
+                sqlx::query_as("SELECT realm_id, api_key_digest FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(crate::StoreError::NotFound)?;
+            let mut profile_changed = false;
+            for c in changes {
+                match c.name.as_str() {
+                    "timezone" => {
+                        let tz: String = serde_json::from_str(&c.new).unwrap_or_default();
+                        sqlx::query("UPDATE users SET timezone = $1 WHERE id = $2")
+                            .bind(tz)
+                            .bind(user_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        profile_changed = true;
+                    }
+                    "enable_login_emails" => {
+                        sqlx::query("UPDATE users SET enable_login_emails = $1 WHERE id = $2")
+                            .bind(c.new == "true")
+                            .bind(user_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    _ => {
+                        sqlx::query(upsert)
+                            .bind(user_id)
+                            .bind(&c.name)
+                            .bind(&c.new)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                insert_audit!(tx, realm_id, Some(acting), Some(user_id), AuditEvent::UserSettingChanged, now, Some(c.audit_extra()));
+            }
+            if profile_changed {
+                // Cached profiles (`GET /users/me`) live with the key: drop them everywhere.
+                insert_invalidation!(tx, Some(digest), now, is_pg);
             }
             tx.commit().await?;
         });
@@ -35,18 +99,37 @@ impl Store {
         }))
     }
 
-    /// Store organization settings (name, JSON text), all or none.
+    /// Store organization settings, all or none, with an audit row each (Zulip's
+    /// `REALM_PROPERTY_CHANGED`). `name` and `description` are columns of the realm row.
     pub async fn set_realm_settings(
         &self,
         realm_id: i64,
-        values: &[(String, String)],
+        changes: &[SettingChange],
+        acting: Option<i64>,
+        now: i64,
     ) -> Result<()> {
-        let sql = "INSERT INTO realm_settings (realm_id, name, value) VALUES ($1, $2, $3) \
-                   ON CONFLICT (realm_id, name) DO UPDATE SET value = excluded.value";
+        let upsert = "INSERT INTO realm_settings (realm_id, name, value) VALUES ($1, $2, $3) \
+                      ON CONFLICT (realm_id, name) DO UPDATE SET value = excluded.value";
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (name, value) in values {
-                sqlx::query(sql).bind(realm_id).bind(name).bind(value).execute(&mut *tx).await?;
+            for c in changes {
+                let column = match c.name.as_str() {
+                    "name" => Some("UPDATE realms SET name = $1 WHERE id = $2"),
+                    "description" => Some("UPDATE realms SET description = $1 WHERE id = $2"),
+                    _ => None,
+                };
+                if let Some(sql) = column {
+                    let text: String = serde_json::from_str(&c.new).unwrap_or_default();
+                    sqlx::query(sql).bind(text).bind(realm_id).execute(&mut *tx).await?;
+                } else {
+                    sqlx::query(upsert)
+                        .bind(realm_id)
+                        .bind(&c.name)
+                        .bind(&c.new)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                insert_audit!(tx, realm_id, acting, None::<i64>, AuditEvent::RealmPropertyChanged, now, Some(c.audit_extra()));
             }
             tx.commit().await?;
         });

@@ -181,7 +181,7 @@ macro_rules! insert_user {
 }
 
 impl Store {
-    fn is_pg(&self) -> bool {
+    pub(crate) fn is_pg(&self) -> bool {
         matches!(self.backend, Backend::Postgres(_))
     }
 
@@ -308,6 +308,14 @@ impl Store {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.realm_id = $1 ORDER BY u.id");
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, UserRow>(&sql).bind(realm_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// The ids of a realm's active users (who receive organization-wide events).
+    pub async fn active_user_ids(&self, realm_id: i64) -> Result<Vec<i64>> {
+        let sql = "SELECT id FROM users WHERE realm_id = $1 AND is_active ORDER BY id";
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>(sql).bind(realm_id).fetch_all(pool).await?
         }))
     }
 

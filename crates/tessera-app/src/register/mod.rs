@@ -132,6 +132,7 @@ impl App {
             client_gravatar: req.client_gravatar,
             all_public_streams: req.all_public_streams,
             bulk_message_deletion: req.bulk_message_deletion,
+            user_settings_object: req.user_settings_object,
             narrow: req.narrow.clone(),
         };
         // The queue exists before the state is read, so nothing falls between them.

@@ -19,5 +19,6 @@ mod push_devices;
 mod regenerate;
 mod register;
 mod server_settings;
+mod settings;
 mod users_me;
 mod web;
