@@ -66,6 +66,20 @@ impl App {
         if new.interface_type != 1 && new.interface_type != 2 {
             return Err(AppError::bad("Invalid interface type"));
         }
+        // Zulip's `check_bot_creation_policy`: 1 everyone, 2 generic bots by administrators
+        // only, 3 administrators only.
+        if !who.role.is_admin() {
+            let policy = self
+                .realm_setting(who.realm_id, "bot_creation_policy")
+                .await?
+                .and_then(|v| v.as_i64())
+                .unwrap_or(1);
+            if policy == 3 || (policy == 2 && bot_type == BotType::Generic) {
+                return Err(AppError::UnauthorizedPrincipal(
+                    "Must be an organization administrator".into(),
+                ));
+            }
+        }
         let service_name = new
             .service_name
             .clone()

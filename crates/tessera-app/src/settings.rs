@@ -89,11 +89,9 @@ impl App {
     /// disabled name changes and the caller is not an administrator.
     async fn change_own_full_name(&self, who: &Principal, me: &UserRow, name: &str) -> Result<()> {
         let disabled = self
-            .store()
-            .realm_settings(me.realm_id)
+            .realm_setting(me.realm_id, "name_changes_disabled")
             .await?
-            .iter()
-            .any(|(k, v)| k == "name_changes_disabled" && v == "true");
+            == Some(Value::Bool(true));
         if disabled && !who.role.is_admin() {
             return Ok(());
         }

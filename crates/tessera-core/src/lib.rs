@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod mobile_auth;
 pub mod names;
 pub mod password;
+pub mod realm_settings;
 pub mod role;
 pub mod secrets;
 pub mod token;

@@ -12,6 +12,7 @@ mod fetch_api_key;
 mod messages;
 mod params;
 mod push_devices;
+mod realm;
 mod server_settings;
 mod settings;
 mod streams;
@@ -127,6 +128,10 @@ fn shared_routes() -> Router<App> {
         .route(
             "/settings",
             patch(settings::patch_settings).fallback(only(&["PATCH"])),
+        )
+        .route(
+            "/realm",
+            patch(realm::patch_realm).fallback(only(&["PATCH"])),
         )
         .route(
             "/bot_storage",

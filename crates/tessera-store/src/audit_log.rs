@@ -95,4 +95,18 @@ impl Store {
             .await?
         }))
     }
+
+    /// Audit rows of a realm with this event type, oldest first.
+    pub async fn audit_for_realm(&self, realm_id: i64, event: AuditEvent) -> Result<Vec<AuditRow>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, AuditRow>(
+                "SELECT id, realm_id, acting_user_id, modified_user_id, event_type, event_time, \
+                 extra_data FROM audit_log WHERE realm_id = $1 AND event_type = $2 ORDER BY id",
+            )
+            .bind(realm_id)
+            .bind(event.code())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
 }

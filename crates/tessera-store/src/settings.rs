@@ -110,8 +110,16 @@ impl Store {
     ) -> Result<()> {
         let upsert = "INSERT INTO realm_settings (realm_id, name, value) VALUES ($1, $2, $3) \
                       ON CONFLICT (realm_id, name) DO UPDATE SET value = excluded.value";
+        let is_pg = self.is_pg();
+        let row_changed = changes
+            .iter()
+            .any(|c| matches!(c.name.as_str(), "name" | "description"));
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            if row_changed {
+                // Cached realm rows: drop them on every node.
+                insert_invalidation!(tx, None, now, is_pg);
+            }
             for c in changes {
                 let column = match c.name.as_str() {
                     "name" => Some("UPDATE realms SET name = $1 WHERE id = $2"),

@@ -4,7 +4,7 @@
 //! the order Zulip's document lists them. State tessera keeps is read from the store; a
 //! feature tessera does not have answers with Zulip's value for "none configured".
 
-mod realm;
+pub(crate) mod realm;
 
 use crate::auth::Principal;
 use crate::events::QueueOptions;
@@ -440,13 +440,24 @@ impl App {
 
     /// The `realm` state, with the settings the organization changed laid over it.
     async fn realm_state(&self, ctx: &Ctx<'_>, state: &mut Map<String, Value>) -> Result<()> {
-        let realm = self.realm_by_id(ctx.who.realm_id).await?;
+        state.extend(self.realm_values(ctx.who.realm_id, &ctx.groups).await?);
+        Ok(())
+    }
+
+    /// The organization's `realm_*` values (and the server facts sent beside them): Zulip's
+    /// defaults, with what the organization changed laid over them.
+    pub(crate) async fn realm_values(
+        &self,
+        realm_id: i64,
+        groups: &crate::user_groups::RealmGroups,
+    ) -> Result<Map<String, Value>> {
+        let realm = self.realm_by_id(realm_id).await?;
         let realm_state = RealmState::new(RealmFacts {
             url: self.realm_url(&realm.string_id),
             icon_url: self.realm_icon_url(&realm.string_id),
             bot_domain: self.bot_domain(&realm.string_id),
             realm: &realm,
-            groups: &ctx.groups,
+            groups,
             development: self.config().development,
             server_started: self.inner.started,
             max_file_upload_size_mib: crate::MAX_FILE_UPLOAD_SIZE_MIB,
@@ -461,8 +472,7 @@ impl App {
                 *slot = v;
             }
         }
-        state.extend(part);
-        Ok(())
+        Ok(part)
     }
 
     /// The `realm_user` state: the organization's people and what the caller may do.

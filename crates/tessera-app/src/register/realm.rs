@@ -146,7 +146,7 @@ fn default_external_accounts() -> Value {
 }
 
 /// The group permission settings tessera's groups support, in Zulip's shape.
-fn permission_settings() -> Value {
+pub(crate) fn permission_settings() -> Value {
     let setting = |require_system: bool,
                    internet: bool,
                    owners: bool,

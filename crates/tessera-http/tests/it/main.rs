@@ -16,6 +16,7 @@ mod openapi;
 mod params;
 mod password_reset;
 mod push_devices;
+mod realm;
 mod regenerate;
 mod register;
 mod server_settings;
