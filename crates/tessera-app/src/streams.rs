@@ -192,6 +192,46 @@ impl App {
         Ok(self.store().is_subscribed(who.user_id.0, stream.id).await?)
     }
 
+    /// Zulip's `access_stream_by_id`: a channel of the caller's organization they may see
+    /// (administrators see every channel's metadata when `admin_sees_all`), else
+    /// "Invalid channel ID".
+    pub async fn channel_for(
+        &self,
+        who: &Principal,
+        stream_id: i64,
+        admin_sees_all: bool,
+    ) -> Result<StreamRow> {
+        let refused = || AppError::bad("Invalid channel ID");
+        let stream = self
+            .store()
+            .stream_by_id(stream_id)
+            .await?
+            .filter(|s| s.realm_id == who.realm_id)
+            .ok_or_else(refused)?;
+        if (admin_sees_all && who.role.is_admin()) || self.can_access_stream(who, &stream).await? {
+            Ok(stream)
+        } else {
+            Err(refused())
+        }
+    }
+
+    /// `GET /streams/{stream_id}/members`: the channel's subscribers.
+    pub async fn channel_subscribers(&self, who: &Principal, stream_id: i64) -> Result<Vec<i64>> {
+        let stream = self.channel_for(who, stream_id, true).await?;
+        Ok(self.store().subscriber_ids(stream.id).await?)
+    }
+
+    /// `GET /users/me/{stream_id}/topics`: the channel's topics, newest first (channel
+    /// history is shared with subscribers, as Zulip's default `history_public_to_subscribers`).
+    pub async fn channel_topics(
+        &self,
+        who: &Principal,
+        stream_id: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let stream = self.channel_for(who, stream_id, false).await?;
+        Ok(self.store().channel_topics(stream.id).await?)
+    }
+
     /// Channels `who` can see, for `GET /streams`.
     pub async fn visible_streams(
         &self,

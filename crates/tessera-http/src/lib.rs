@@ -1,6 +1,7 @@
 //! tessera's HTTP layer: Zulip's wire on top of the use-cases. Routes are declared once and
 //! mounted under `/api/v1` and `/json` where Zulip has both.
 
+mod alert_words;
 mod auth;
 mod bot_storage;
 mod bots;
@@ -16,6 +17,7 @@ mod realm;
 mod server_settings;
 mod settings;
 mod streams;
+mod user_groups;
 mod users;
 mod web;
 mod webhooks;
@@ -132,6 +134,30 @@ fn shared_routes() -> Router<App> {
         .route(
             "/realm",
             patch(realm::patch_realm).fallback(only(&["PATCH"])),
+        )
+        .route(
+            "/realm/emoji",
+            get(realm::get_realm_emoji).fallback(only(&["GET"])),
+        )
+        .route(
+            "/user_groups",
+            get(user_groups::get_user_groups).fallback(only(&["GET"])),
+        )
+        .route(
+            "/users/me/alert_words",
+            get(alert_words::get_alert_words).fallback(only(&["GET"])),
+        )
+        .route(
+            "/streams/{stream_id}",
+            get(streams::get_stream).fallback(only(&["GET"])),
+        )
+        .route(
+            "/streams/{stream_id}/members",
+            get(streams::get_stream_members).fallback(only(&["GET"])),
+        )
+        .route(
+            "/users/me/{stream_id}/topics",
+            get(streams::get_stream_topics).fallback(only(&["GET"])),
         )
         .route(
             "/bot_storage",

@@ -1,11 +1,12 @@
-//! `/realm`: the organization's settings.
+//! `/realm`: the organization's settings; `/realm/emoji` (tessera has no custom emoji yet: the
+//! set is empty, Zulip's value for "none configured").
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::params::Params;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tessera_app::App;
 use tessera_core::realm_settings;
 
@@ -25,4 +26,9 @@ pub async fn patch_realm(
         .collect();
     let data = app.update_realm(&principal, sent).await?;
     Ok(params.success(Value::Object(data)))
+}
+
+/// GET /api/v1/realm/emoji (also /json) — the organization's custom emoji (none).
+pub async fn get_realm_emoji(Caller(_who): Caller, params: Params) -> ApiResult<Response> {
+    Ok(params.success(json!({ "emoji": {} })))
 }

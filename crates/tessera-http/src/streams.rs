@@ -1,9 +1,11 @@
-//! `streams`, `users/me/subscriptions`, `get_stream_id`.
+//! `streams`, `streams/{stream_id}`, `users/me/{stream_id}/topics`, `users/me/subscriptions`,
+//! `get_stream_id`.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use axum::extract::State;
+use crate::users::path_id;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use tessera_app::{App, SubscribeRequest};
@@ -37,6 +39,48 @@ pub async fn get_streams(
         list.push(app.stream_dict(s).await?);
     }
     Ok(params.success(json!({ "streams": list })))
+}
+
+/// GET /api/v1/streams/{stream_id} (also /json) — one channel the caller can see
+/// (administrators: any channel of the organization).
+pub async fn get_stream(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let stream = app.channel_for(&who, path_id(&id)?, true).await?;
+    Ok(params.success(json!({ "stream": app.stream_dict(&stream).await? })))
+}
+
+/// GET /api/v1/streams/{stream_id}/members (also /json) — the channel's subscribers.
+pub async fn get_stream_members(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let subscribers = app.channel_subscribers(&who, path_id(&id)?).await?;
+    Ok(params.success(json!({ "subscribers": subscribers })))
+}
+
+/// GET /api/v1/users/me/{stream_id}/topics (also /json) — the channel's topics, newest
+/// first, each with the id of its newest message.
+pub async fn get_stream_topics(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    mut params: Params,
+) -> ApiResult<Response> {
+    // Read, as Zulip reads it (tessera has no empty-topic renaming to opt out of).
+    let _ = params.json_bool("allow_empty_topic_name")?;
+    let topics: Vec<Value> = app
+        .channel_topics(&who, path_id(&id)?)
+        .await?
+        .into_iter()
+        .map(|(name, max_id)| json!({"name": name, "max_id": max_id}))
+        .collect();
+    Ok(params.success(json!({ "topics": topics })))
 }
 
 /// GET /api/v1/get_stream_id?stream=NAME (also /json).

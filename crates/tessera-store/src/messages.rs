@@ -297,6 +297,17 @@ impl Store {
         }))
     }
 
+    /// A channel's topics (`GET /users/me/{stream_id}/topics`): one per topic, compared
+    /// case-insensitively, with the name and id of its newest message, newest first.
+    pub async fn channel_topics(&self, stream_id: i64) -> Result<Vec<(String, i64)>> {
+        let sql = "SELECT m.topic, g.max_id FROM (SELECT MAX(id) AS max_id FROM messages \
+                   WHERE recipient_type = 2 AND recipient_id = $1 GROUP BY lower(topic)) g \
+                   JOIN messages m ON m.id = g.max_id ORDER BY g.max_id DESC";
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, (String, i64)>(sql).bind(stream_id).fetch_all(pool).await?
+        }))
+    }
+
     /// Ids of the messages `user_id` starred, oldest first.
     pub async fn starred_message_ids(&self, user_id: i64) -> Result<Vec<i64>> {
         let sql = "SELECT message_id FROM user_messages WHERE user_id = $1 \

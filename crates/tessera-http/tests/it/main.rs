@@ -8,6 +8,7 @@ mod helpers;
 mod advisories;
 mod auth;
 mod bots;
+mod channels;
 mod devices;
 mod dump;
 mod fetch_api_key;

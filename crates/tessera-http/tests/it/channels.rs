@@ -1,0 +1,154 @@
+//! Reads clients make about channels and the organization: `GET /streams/{id}`, its
+//! members, its topics; `GET /user_groups`, `/realm/emoji`, `/users/me/alert_words`.
+
+use crate::both;
+use crate::helpers::TestApp;
+use serde_json::json;
+use tessera_core::Role;
+
+const MEMBER: &str = "channels-member@tessera.test";
+
+async fn send(t: &TestApp, who: (&str, &str), to: &str, topic: &str, content: &str) -> i64 {
+    t.post(
+        "/api/v1/messages",
+        Some(who),
+        &[
+            ("type", "stream"),
+            ("to", to),
+            ("topic", topic),
+            ("content", content),
+        ],
+    )
+    .await
+    .ok()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+both!(channel_reads, |t: TestApp| async move {
+    let (member_id, key) = t.user(MEMBER, Role::Member).await;
+    let member = (MEMBER, key.as_str());
+    // A private channel the member is not in.
+    t.post(
+        "/api/v1/users/me/subscriptions",
+        Some(t.owner()),
+        &[
+            ("subscriptions", r#"[{"name": "secret"}]"#),
+            ("invite_only", "true"),
+        ],
+    )
+    .await
+    .ok();
+    let id_of = |name: &'static str| {
+        let t = &t;
+        async move {
+            t.get(
+                &format!("/api/v1/get_stream_id?stream={name}"),
+                Some(t.owner()),
+            )
+            .await
+            .ok()["stream_id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let general = id_of("general").await;
+    let secret = id_of("secret").await;
+
+    let r = t
+        .get(&format!("/api/v1/streams/{general}"), Some(member))
+        .await;
+    let stream = r.ok()["stream"].clone();
+    assert_eq!(stream["name"], "general");
+    assert_eq!(stream["stream_id"], general);
+    for path in [
+        format!("/api/v1/streams/{secret}"),
+        format!("/api/v1/streams/{secret}/members"),
+        format!("/api/v1/users/me/{secret}/topics"),
+        "/api/v1/streams/999999".to_owned(),
+    ] {
+        t.get(&path, Some(member))
+            .await
+            .error(400, "BAD_REQUEST", "Invalid channel ID");
+    }
+    // Administrators see any channel's metadata and members, not its topics.
+    let (_, admin_key) = t.user("channels-admin@tessera.test", Role::Admin).await;
+    let admin = ("channels-admin@tessera.test", admin_key.as_str());
+    assert_eq!(
+        t.get(&format!("/api/v1/streams/{secret}"), Some(admin))
+            .await
+            .ok()["stream"]["invite_only"],
+        true
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/streams/{secret}/members"), Some(admin))
+            .await
+            .ok()["subscribers"],
+        json!([1])
+    );
+    t.get(&format!("/api/v1/users/me/{secret}/topics"), Some(admin))
+        .await
+        .error(400, "BAD_REQUEST", "Invalid channel ID");
+
+    let members = t
+        .get(&format!("/api/v1/streams/{general}/members"), Some(member))
+        .await;
+    let ids = members.ok()["subscribers"].as_array().unwrap().clone();
+    assert!(ids.contains(&json!(1)) && ids.contains(&json!(member_id)));
+
+    // Topics: one per topic whatever its case, newest first, with the newest message id and
+    // the name that message used.
+    send(&t, t.owner(), "general", "lunch", "a").await;
+    let planning = send(&t, member, "general", "planning", "b").await;
+    let lunch = send(&t, t.owner(), "general", "Lunch", "c").await;
+    let r = t
+        .get(&format!("/api/v1/users/me/{general}/topics"), Some(member))
+        .await;
+    let topics = r.ok()["topics"].as_array().unwrap().clone();
+    assert_eq!(
+        topics[..2],
+        [
+            json!({"name": "Lunch", "max_id": lunch}),
+            json!({"name": "planning", "max_id": planning}),
+        ]
+    );
+    assert!(
+        topics[2..]
+            .iter()
+            .all(|t| t["max_id"].as_i64() < Some(planning))
+    );
+});
+
+both!(organization_reads, |t: TestApp| async move {
+    let r = t.get("/api/v1/user_groups", Some(t.owner())).await;
+    let groups = r.ok()["user_groups"].as_array().unwrap().clone();
+    let names: Vec<&str> = groups.iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "role:nobody",
+            "role:owners",
+            "role:administrators",
+            "role:moderators",
+            "role:fullmembers",
+            "role:members",
+            "role:everyone",
+            "role:internet",
+        ]
+    );
+    let owners = &groups[1];
+    assert_eq!(owners["members"], json!([1]));
+    assert_eq!(owners["is_system_group"], true);
+    assert_eq!(
+        t.get("/api/v1/realm/emoji", Some(t.owner())).await.ok()["emoji"],
+        json!({})
+    );
+    assert_eq!(
+        t.get("/api/v1/users/me/alert_words", Some(t.owner()))
+            .await
+            .ok()["alert_words"],
+        json!([])
+    );
+    // The same through the web prefix needs a session, like every /json route.
+    assert_eq!(t.get("/json/user_groups", None).await.status, 401);
+});
