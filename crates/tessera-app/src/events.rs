@@ -71,6 +71,8 @@ pub struct QueueOptions {
     /// The `user_settings_object` capability: no legacy `update_display_settings` /
     /// `update_global_notifications` events.
     pub user_settings_object: bool,
+    /// The `stream_typing_notifications` capability: typing events about channel topics.
+    pub stream_typing_notifications: bool,
     /// (operator, operand, negated) for message events.
     pub narrow: Vec<(String, String, bool)>,
 }
@@ -359,11 +361,13 @@ impl EventHub {
             Notice::DropQueues { user } => self.drop_user(user),
             Notice::Plain { users, event } => {
                 let kind = event["type"].as_str().unwrap_or("").to_owned();
+                let channel_typing = kind == "typing" && event.get("stream_id").is_some();
                 let users: HashSet<i64> = users.into_iter().collect();
-                for q in queues
-                    .iter()
-                    .filter(|q| users.contains(&q.user_id) && q.wants(&kind))
-                {
+                for q in queues.iter().filter(|q| {
+                    users.contains(&q.user_id)
+                        && q.wants(&kind)
+                        && (!channel_typing || q.options.stream_typing_notifications)
+                }) {
                     q.push(event.clone());
                 }
             }

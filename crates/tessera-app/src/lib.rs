@@ -27,6 +27,7 @@ pub(crate) mod register;
 mod sessions;
 mod settings;
 mod streams;
+mod typing;
 mod user_groups;
 mod users;
 mod webhooks;
@@ -55,6 +56,7 @@ pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
     UserRow,
 };
+pub use typing::TypingTo;
 pub use user_groups::{SYSTEM_GROUPS, UserGroup};
 pub use users::{OwnProfile, iso_minutes};
 

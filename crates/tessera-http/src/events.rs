@@ -75,6 +75,9 @@ pub async fn post_register(
         user_settings_object: capabilities["user_settings_object"]
             .as_bool()
             .unwrap_or(false),
+        stream_typing_notifications: capabilities["stream_typing_notifications"]
+            .as_bool()
+            .unwrap_or(false),
     };
     let _ = params.json_int("queue_lifespan_secs")?;
     let state = app.register(&who, req).await?;

@@ -17,6 +17,7 @@ mod realm;
 mod server_settings;
 mod settings;
 mod streams;
+mod typing;
 mod user_groups;
 mod users;
 mod web;
@@ -138,6 +139,10 @@ fn shared_routes() -> Router<App> {
         .route(
             "/realm/emoji",
             get(realm::get_realm_emoji).fallback(only(&["GET"])),
+        )
+        .route(
+            "/typing",
+            post(typing::post_typing).fallback(only(&["POST"])),
         )
         .route(
             "/user_groups",

@@ -32,6 +32,8 @@ pub struct RegisterRequest {
     /// The `user_settings_object` client capability: settings only in `user_settings`, not
     /// also as legacy top-level keys.
     pub user_settings_object: bool,
+    /// The `stream_typing_notifications` capability: typing events for channel topics.
+    pub stream_typing_notifications: bool,
 }
 
 /// Every state type Zulip's `register` fills, in the order tessera adds them (all of them
@@ -133,6 +135,7 @@ impl App {
             all_public_streams: req.all_public_streams,
             bulk_message_deletion: req.bulk_message_deletion,
             user_settings_object: req.user_settings_object,
+            stream_typing_notifications: req.stream_typing_notifications,
             narrow: req.narrow.clone(),
         };
         // The queue exists before the state is read, so nothing falls between them.

@@ -22,5 +22,6 @@ mod regenerate;
 mod register;
 mod server_settings;
 mod settings;
+mod typing;
 mod users_me;
 mod web;
