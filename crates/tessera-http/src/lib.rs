@@ -141,6 +141,18 @@ fn shared_routes() -> Router<App> {
             get(realm::get_realm_emoji).fallback(only(&["GET"])),
         )
         .route(
+            "/mark_all_as_read",
+            post(messages::post_mark_all_as_read).fallback(only(&["POST"])),
+        )
+        .route(
+            "/mark_stream_as_read",
+            post(messages::post_mark_stream_as_read).fallback(only(&["POST"])),
+        )
+        .route(
+            "/mark_topic_as_read",
+            post(messages::post_mark_topic_as_read).fallback(only(&["POST"])),
+        )
+        .route(
             "/typing",
             post(typing::post_typing).fallback(only(&["POST"])),
         )

@@ -378,3 +378,47 @@ mod tests {
         assert!(parse_narrow(Some(json!("x"))).is_err());
     }
 }
+
+/// POST /api/v1/mark_all_as_read (also /json) — mark every message read. Answers
+/// `complete: true` (tessera finishes within the request).
+pub async fn post_mark_all_as_read(
+    State(app): State<App>,
+    Caller(who): Caller,
+    params: Params,
+) -> ApiResult<Response> {
+    app.mark_as_read(&who, None, None).await?;
+    Ok(params.success(json!({"complete": true})))
+}
+
+/// POST /api/v1/mark_stream_as_read (also /json) — mark a channel's messages read
+/// (`stream_id`).
+pub async fn post_mark_stream_as_read(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let stream_id = required_int(&mut params, "stream_id")?;
+    app.mark_as_read(&who, Some(stream_id), None).await?;
+    Ok(params.success(json!({})))
+}
+
+/// POST /api/v1/mark_topic_as_read (also /json) — mark a topic's messages read
+/// (`stream_id`, `topic_name`).
+pub async fn post_mark_topic_as_read(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let stream_id = required_int(&mut params, "stream_id")?;
+    let topic = params.required("topic_name")?;
+    app.mark_as_read(&who, Some(stream_id), Some(&topic))
+        .await?;
+    Ok(params.success(json!({})))
+}
+
+/// A required JSON integer (`REQUEST_VARIABLE_MISSING` when absent).
+fn required_int(params: &mut Params, name: &str) -> ApiResult<i64> {
+    params
+        .json_int(name)?
+        .ok_or_else(|| ApiError::missing(name))
+}

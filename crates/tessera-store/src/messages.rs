@@ -478,6 +478,63 @@ impl Store {
         }))
     }
 
+    /// The ids of a user's messages without the read flag, oldest first; only in one channel,
+    /// and one topic of it (compared case-insensitively), when given.
+    pub async fn unread_ids(
+        &self,
+        user_id: i64,
+        stream_id: Option<i64>,
+        topic: Option<&str>,
+    ) -> Result<Vec<i64>> {
+        self.user_message_ids(user_id, stream_id, topic, true).await
+    }
+
+    /// Whether a user has any message (read or not) in a channel's topic.
+    pub async fn has_topic_messages(
+        &self,
+        user_id: i64,
+        stream_id: i64,
+        topic: &str,
+    ) -> Result<bool> {
+        Ok(!self
+            .user_message_ids(user_id, Some(stream_id), Some(topic), false)
+            .await?
+            .is_empty())
+    }
+
+    async fn user_message_ids(
+        &self,
+        user_id: i64,
+        stream_id: Option<i64>,
+        topic: Option<&str>,
+        unread_only: bool,
+    ) -> Result<Vec<i64>> {
+        let mut sql = String::from(
+            "SELECT um.message_id FROM user_messages um JOIN messages m ON m.id = um.message_id \
+             WHERE um.user_id = $1",
+        );
+        if unread_only {
+            sql.push_str(" AND (um.flags & 1) = 0");
+        }
+        if stream_id.is_some() {
+            sql.push_str(" AND m.recipient_type = 2 AND m.recipient_id = $2");
+        }
+        if topic.is_some() {
+            sql.push_str(" AND lower(m.topic) = lower($3)");
+        }
+        sql.push_str(" ORDER BY um.message_id");
+        Ok(with_pool!(self, pool => {
+            let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
+            if let Some(s) = stream_id {
+                q = q.bind(s);
+            }
+            if let Some(t) = topic {
+                q = q.bind(t);
+            }
+            q.fetch_all(pool).await?
+        }))
+    }
+
     /// Set or clear flag bits on a user's rows; returns the ids that changed.
     pub async fn update_flags(
         &self,

@@ -12,6 +12,7 @@ mod channels;
 mod devices;
 mod dump;
 mod fetch_api_key;
+mod mark_as_read;
 mod messages;
 mod openapi;
 mod params;
