@@ -339,46 +339,6 @@ pub async fn post_flags(
     Ok(params.success(json!({ "messages": changed })))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recipients() {
-        assert!(
-            matches!(direct_destination(Some(r#"["a@x.co", "b@x.co"]"#.into())), Ok(Destination::DirectEmails(e)) if e.len() == 2)
-        );
-        assert!(
-            matches!(direct_destination(Some("[11, 10]".into())), Ok(Destination::DirectIds(i)) if i == vec![11, 10])
-        );
-        assert!(
-            matches!(direct_destination(Some("a@x.co,b@x.co".into())), Ok(Destination::DirectEmails(e)) if e.len() == 2)
-        );
-        assert!(direct_destination(Some(r#"["a@x.co", 3]"#.into())).is_err());
-        assert!(
-            matches!(stream_destination(Some("general".into()), None), Ok(Destination::Stream { name: Some(n), .. }) if n == "general")
-        );
-        assert!(matches!(
-            stream_destination(Some("17".into()), None),
-            Ok(Destination::Stream { id: Some(17), .. })
-        ));
-        assert!(
-            matches!(stream_destination(Some("\"17\"".into()), None), Ok(Destination::Stream { name: Some(n), .. }) if n == "17")
-        );
-    }
-
-    #[test]
-    fn narrows() {
-        let n = parse_narrow(Some(
-            json!([["stream", "general"], {"operator": "topic", "operand": "t", "negated": false}]),
-        ))
-        .unwrap_or_default();
-        assert_eq!(n.len(), 2);
-        assert_eq!(n[0].operator, "stream");
-        assert!(parse_narrow(Some(json!("x"))).is_err());
-    }
-}
-
 /// POST /api/v1/mark_all_as_read (also /json) — mark every message read. Answers
 /// `complete: true` (tessera finishes within the request).
 pub async fn post_mark_all_as_read(
@@ -421,4 +381,44 @@ fn required_int(params: &mut Params, name: &str) -> ApiResult<i64> {
     params
         .json_int(name)?
         .ok_or_else(|| ApiError::missing(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipients() {
+        assert!(
+            matches!(direct_destination(Some(r#"["a@x.co", "b@x.co"]"#.into())), Ok(Destination::DirectEmails(e)) if e.len() == 2)
+        );
+        assert!(
+            matches!(direct_destination(Some("[11, 10]".into())), Ok(Destination::DirectIds(i)) if i == vec![11, 10])
+        );
+        assert!(
+            matches!(direct_destination(Some("a@x.co,b@x.co".into())), Ok(Destination::DirectEmails(e)) if e.len() == 2)
+        );
+        assert!(direct_destination(Some(r#"["a@x.co", 3]"#.into())).is_err());
+        assert!(
+            matches!(stream_destination(Some("general".into()), None), Ok(Destination::Stream { name: Some(n), .. }) if n == "general")
+        );
+        assert!(matches!(
+            stream_destination(Some("17".into()), None),
+            Ok(Destination::Stream { id: Some(17), .. })
+        ));
+        assert!(
+            matches!(stream_destination(Some("\"17\"".into()), None), Ok(Destination::Stream { name: Some(n), .. }) if n == "17")
+        );
+    }
+
+    #[test]
+    fn narrows() {
+        let n = parse_narrow(Some(
+            json!([["stream", "general"], {"operator": "topic", "operand": "t", "negated": false}]),
+        ))
+        .unwrap_or_default();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].operator, "stream");
+        assert!(parse_narrow(Some(json!("x"))).is_err());
+    }
 }
