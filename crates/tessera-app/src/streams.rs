@@ -215,6 +215,15 @@ impl App {
         }
     }
 
+    /// `GET /streams/{stream_id}`: the channel object, without `is_default` (Zulip's
+    /// `get_stream_backend` sends the plain channel dict).
+    pub async fn channel_view(&self, who: &Principal, stream_id: i64) -> Result<Value> {
+        let stream = self.channel_for(who, stream_id, true).await?;
+        let admins = self.admins_group(stream.realm_id).await?;
+        serde_json::to_value(self.channel_object(&stream, admins))
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
     /// `GET /streams/{stream_id}/members`: the channel's subscribers.
     pub async fn channel_subscribers(&self, who: &Principal, stream_id: i64) -> Result<Vec<i64>> {
         let stream = self.channel_for(who, stream_id, true).await?;

@@ -49,8 +49,8 @@ pub async fn get_stream(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
-    let stream = app.channel_for(&who, path_id(&id)?, true).await?;
-    Ok(params.success(json!({ "stream": app.stream_dict(&stream).await? })))
+    let stream = app.channel_view(&who, path_id(&id)?).await?;
+    Ok(params.success(json!({ "stream": stream })))
 }
 
 /// GET /api/v1/streams/{stream_id}/members (also /json) — the channel's subscribers.
