@@ -8,6 +8,9 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Zulip's `OFFLINE_THRESHOLD_SECS`: a report older than this counts as offline.
+const OFFLINE_THRESHOLD_SECS: i64 = 140;
+
 /// One user's last report.
 #[derive(Debug, Clone)]
 pub(crate) struct Seen {
@@ -52,6 +55,39 @@ impl App {
             }
         }
         Ok(Value::Object(out))
+    }
+
+    /// `GET /users/{user_id_or_email}/presence` (Zulip's `get_presence_backend`): the user's
+    /// last report without `client`/`pushable`, `aggregated` `offline` when older than
+    /// Zulip's `OFFLINE_THRESHOLD_SECS` (140 s).
+    pub async fn user_presence(&self, who: &Principal, id_or_email: &str) -> Result<Value> {
+        let target = match id_or_email.parse::<i64>() {
+            Ok(id) => self.store().user_by_id(id).await?,
+            Err(_) => {
+                self.store()
+                    .user_by_email(who.realm_id, id_or_email)
+                    .await?
+            }
+        }
+        .filter(|u| u.realm_id == who.realm_id)
+        .ok_or_else(|| AppError::bad("No such user"))?;
+        if target.is_bot {
+            return Err(AppError::bad("Presence is not supported for bot users."));
+        }
+        let seen = self.inner.presence.lock().get(&target.id).cloned();
+        let Some(s) = seen else {
+            return Err(AppError::bad(format!("No presence data for {id_or_email}")));
+        };
+        let now = self.now().div_euclid(1_000_000);
+        let aggregated = if now - s.timestamp > OFFLINE_THRESHOLD_SECS {
+            "offline"
+        } else {
+            s.status.as_str()
+        };
+        Ok(json!({
+            s.client.clone(): {"status": s.status, "timestamp": s.timestamp},
+            "aggregated": {"status": aggregated, "timestamp": s.timestamp},
+        }))
     }
 
     /// `POST /users/me/presence`.

@@ -137,6 +137,14 @@ fn shared_routes() -> Router<App> {
             patch(realm::patch_realm).fallback(only(&["PATCH"])),
         )
         .route(
+            "/realm/presence",
+            get(users::get_realm_presence).fallback(only(&["GET"])),
+        )
+        .route(
+            "/users/{user_id}/presence",
+            get(users::get_user_presence).fallback(only(&["GET"])),
+        )
+        .route(
             "/realm/emoji",
             get(realm::get_realm_emoji).fallback(only(&["GET"])),
         )

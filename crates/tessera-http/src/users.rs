@@ -93,3 +93,26 @@ pub async fn post_presence(
         .await?;
     Ok(params.success(data))
 }
+
+/// GET /api/v1/users/{user_id}/presence (also /json) — one person's presence, by id or email.
+pub async fn get_user_presence(
+    State(app): State<App>,
+    Caller(who): Caller,
+    axum::extract::Path(id_or_email): axum::extract::Path<String>,
+    params: Params,
+) -> ApiResult<Response> {
+    let presence = app.user_presence(&who, &id_or_email).await?;
+    Ok(params.success(json!({ "presence": presence })))
+}
+
+/// GET /api/v1/realm/presence (also /json) — the organization's presences, keyed by email,
+/// with the server's time.
+pub async fn get_realm_presence(
+    State(app): State<App>,
+    Caller(who): Caller,
+    params: Params,
+) -> ApiResult<Response> {
+    let presences = app.presences(who.realm_id, false).await?;
+    let now = app.now() as f64 / 1_000_000.0;
+    Ok(params.success(json!({ "presences": presences, "server_timestamp": now })))
+}

@@ -154,3 +154,45 @@ both!(organization_reads, |t: TestApp| async move {
     // The same through the web prefix needs a session, like every /json route.
     assert_eq!(t.get("/json/user_groups", None).await.status, 401);
 });
+
+both!(presence_reads, |t: TestApp| async move {
+    let (member_id, key) = t.user(MEMBER, Role::Member).await;
+    let member = (MEMBER, key.as_str());
+    let path = format!("/api/v1/users/{member_id}/presence");
+    t.get(&path, Some(t.owner())).await.error(
+        400,
+        "BAD_REQUEST",
+        &format!("No presence data for {member_id}"),
+    );
+    t.post(
+        "/api/v1/users/me/presence",
+        Some(member),
+        &[("status", "active")],
+    )
+    .await
+    .ok();
+    let r = t.get(&path, Some(t.owner())).await;
+    let presence = r.ok()["presence"].clone();
+    assert_eq!(presence["aggregated"]["status"], "active");
+    assert!(presence["aggregated"].get("client").is_none());
+    // By email too.
+    let by_email = t
+        .get(&format!("/api/v1/users/{MEMBER}/presence"), Some(t.owner()))
+        .await;
+    assert_eq!(by_email.ok()["presence"]["aggregated"]["status"], "active");
+    let realm = t.get("/api/v1/realm/presence", Some(t.owner())).await;
+    let body = realm.ok();
+    assert_eq!(body["presences"][MEMBER]["aggregated"]["status"], "active");
+    assert!(body["server_timestamp"].is_f64());
+    t.get("/api/v1/users/999999/presence", Some(t.owner()))
+        .await
+        .error(400, "BAD_REQUEST", "No such user");
+    let (bot_id, _, _) = t.bot(t.owner(), "presencebot", 1).await;
+    t.get(&format!("/api/v1/users/{bot_id}/presence"), Some(t.owner()))
+        .await
+        .error(
+            400,
+            "BAD_REQUEST",
+            "Presence is not supported for bot users.",
+        );
+});
