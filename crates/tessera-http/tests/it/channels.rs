@@ -39,21 +39,8 @@ both!(channel_reads, |t: TestApp| async move {
     )
     .await
     .ok();
-    let id_of = |name: &'static str| {
-        let t = &t;
-        async move {
-            t.get(
-                &format!("/api/v1/get_stream_id?stream={name}"),
-                Some(t.owner()),
-            )
-            .await
-            .ok()["stream_id"]
-                .as_i64()
-                .unwrap()
-        }
-    };
-    let general = id_of("general").await;
-    let secret = id_of("secret").await;
+    let general = t.stream_id(t.owner(), "general").await;
+    let secret = t.stream_id(t.owner(), "secret").await;
 
     let r = t
         .get(&format!("/api/v1/streams/{general}"), Some(member))

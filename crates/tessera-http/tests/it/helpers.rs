@@ -227,6 +227,34 @@ impl TestApp {
         )
     }
 
+    /// Every event still queued on `queue` (none acknowledged: `last_event_id=-1`), without
+    /// heartbeats and without the per-queue `id`.
+    pub async fn queued_events(&self, who: (&str, &str), queue: &str) -> Vec<Value> {
+        let path = format!("/api/v1/events?queue_id={queue}&last_event_id=-1&dont_block=true");
+        let r = self.get(&path, Some(who)).await;
+        r.ok()["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["type"] != "heartbeat")
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(m) = e.as_object_mut() {
+                    m.remove("id");
+                }
+                e
+            })
+            .collect()
+    }
+
+    /// `GET /get_stream_id` for a channel `who` can see.
+    pub async fn stream_id(&self, who: (&str, &str), name: &str) -> i64 {
+        let r = self
+            .get(&format!("/api/v1/get_stream_id?stream={name}"), Some(who))
+            .await;
+        r.ok()["stream_id"].as_i64().expect("stream_id")
+    }
+
     pub async fn audit_events(&self, user_id: i64) -> Vec<(i64, Option<i64>)> {
         self.app
             .store()

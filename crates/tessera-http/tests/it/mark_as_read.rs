@@ -40,26 +40,6 @@ async fn unread(t: &TestApp, who: (&str, &str)) -> Vec<i64> {
         .collect()
 }
 
-async fn flag_events(t: &TestApp, who: (&str, &str), q: &str) -> Vec<Value> {
-    let r = t
-        .get(
-            &format!("/api/v1/events?queue_id={q}&last_event_id=-1&dont_block=true"),
-            Some(who),
-        )
-        .await;
-    r.ok()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == "update_message_flags")
-        .map(|e| {
-            let mut e = e.clone();
-            e.as_object_mut().unwrap().remove("id");
-            e
-        })
-        .collect()
-}
-
 both!(
     marking_read_by_topic_channel_and_all,
     |t: TestApp| async move {
@@ -126,7 +106,12 @@ both!(
         assert_eq!(r.ok()["complete"], true);
         assert!(unread(&t, me).await.is_empty());
 
-        let flags = flag_events(&t, me, &q).await;
+        let flags: Vec<Value> = t
+            .queued_events(me, &q)
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == "update_message_flags")
+            .collect();
         let event = |ids: Value, all: bool| {
             json!({"type": "update_message_flags", "op": "add", "operation": "add",
                "flag": "read", "messages": ids, "all": all})
@@ -144,13 +129,7 @@ both!(
 both!(marking_read_errors, |t: TestApp| async move {
     let (_, key) = t.user(MEMBER, Role::Member).await;
     let me = (MEMBER, key.as_str());
-    let general = t
-        .get("/api/v1/get_stream_id?stream=general", Some(me))
-        .await
-        .ok()["stream_id"]
-        .as_i64()
-        .unwrap()
-        .to_string();
+    let general = t.stream_id(me, "general").await.to_string();
     t.post("/api/v1/mark_stream_as_read", Some(me), &[])
         .await
         .error(

@@ -12,27 +12,6 @@ async fn patch(t: &TestApp, who: (&str, &str), form: &[(&str, &str)]) -> crate::
         .await
 }
 
-async fn events(t: &TestApp, who: (&str, &str), queue: &Value) -> Vec<Value> {
-    let q = queue.as_str().unwrap();
-    let r = t
-        .get(
-            &format!("/api/v1/events?queue_id={q}&last_event_id=-1&dont_block=true"),
-            Some(who),
-        )
-        .await;
-    r.ok()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] != "heartbeat")
-        .map(|e| {
-            let mut e = e.clone();
-            e.as_object_mut().unwrap().remove("id");
-            e
-        })
-        .collect()
-}
-
 fn group_id(state: &Value, name: &str) -> i64 {
     state["realm_user_groups"]
         .as_array()
@@ -97,7 +76,8 @@ both!(
         let update =
             |p: &str, v: Value| json!({"type": "realm", "op": "update", "property": p, "value": v});
         assert_eq!(
-            events(&t, member, &before["queue_id"]).await,
+            t.queued_events(member, before["queue_id"].as_str().unwrap())
+                .await,
             vec![
                 update("name", json!("Renamed Organization")),
                 update("message_content_edit_limit_seconds", Value::Null),

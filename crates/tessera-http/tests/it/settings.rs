@@ -22,27 +22,6 @@ async fn register(t: &TestApp, who: (&str, &str), settings_object: bool) -> Valu
     .clone()
 }
 
-async fn events(t: &TestApp, who: (&str, &str), queue: &Value) -> Vec<Value> {
-    let q = queue.as_str().unwrap();
-    let r = t
-        .get(
-            &format!("/api/v1/events?queue_id={q}&last_event_id=-1&dont_block=true"),
-            Some(who),
-        )
-        .await;
-    r.ok()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] != "heartbeat")
-        .map(|e| {
-            let mut e = e.clone();
-            e.as_object_mut().unwrap().remove("id");
-            e
-        })
-        .collect()
-}
-
 async fn patch(t: &TestApp, who: (&str, &str), form: &[(&str, &str)]) -> crate::helpers::Resp {
     t.request(Method::PATCH, "/api/v1/settings", Some(who), form, &[])
         .await
@@ -105,7 +84,9 @@ both!(settings_are_stored_and_announced, |t: TestApp| async move {
                            "person": {"user_id": id, "timezone": "Europe/Berlin"}});
     let mut language = update("default_language", json!("de"));
     language["language_name"] = json!("Deutsch");
-    let got = events(&t, me, &modern["queue_id"]).await;
+    let got = t
+        .queued_events(me, modern["queue_id"].as_str().unwrap())
+        .await;
     assert_eq!(
         got,
         vec![
@@ -118,7 +99,9 @@ both!(settings_are_stored_and_announced, |t: TestApp| async move {
             update("enable_sounds", json!(false)),
         ]
     );
-    let got = events(&t, me, &legacy["queue_id"]).await;
+    let got = t
+        .queued_events(me, legacy["queue_id"].as_str().unwrap())
+        .await;
     let kinds: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -150,7 +133,8 @@ both!(settings_are_stored_and_announced, |t: TestApp| async move {
     );
     // Others hear only about the time zone.
     assert_eq!(
-        events(&t, t.owner(), &owner_queue["queue_id"]).await,
+        t.queued_events(t.owner(), owner_queue["queue_id"].as_str().unwrap())
+            .await,
         vec![tz_person]
     );
     // One audit row per change (USER_SETTING_CHANGED).
@@ -164,7 +148,12 @@ both!(settings_are_stored_and_announced, |t: TestApp| async move {
 
     // Setting a value it already has changes nothing and announces nothing.
     patch(&t, me, &[("emojiset", "twitter")]).await.ok();
-    assert!(events(&t, me, &modern["queue_id"]).await.len() == 7);
+    assert!(
+        t.queued_events(me, modern["queue_id"].as_str().unwrap())
+            .await
+            .len()
+            == 7
+    );
 });
 
 both!(bad_settings_change_nothing, |t: TestApp| async move {
@@ -232,7 +221,8 @@ both!(full_name_change_is_announced, |t: TestApp| async move {
     let profile = t.get("/api/v1/users/me", Some(me)).await;
     assert_eq!(profile.ok()["full_name"], "Renamed Person");
     assert_eq!(
-        events(&t, t.owner(), &owner_queue["queue_id"]).await,
+        t.queued_events(t.owner(), owner_queue["queue_id"].as_str().unwrap())
+            .await,
         vec![json!({"type": "realm_user", "op": "update",
                     "person": {"user_id": id, "full_name": "Renamed Person"}})]
     );

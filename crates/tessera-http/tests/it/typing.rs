@@ -4,7 +4,7 @@
 use crate::both;
 use crate::helpers::TestApp;
 use axum::http::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera_core::Role;
 
 const MEMBER: &str = "typing-member@tessera.test";
@@ -26,26 +26,6 @@ async fn queue(t: &TestApp, who: (&str, &str), caps: &str) -> String {
         .to_owned()
 }
 
-async fn events(t: &TestApp, who: (&str, &str), q: &str) -> Vec<Value> {
-    let r = t
-        .get(
-            &format!("/api/v1/events?queue_id={q}&last_event_id=-1&dont_block=true"),
-            Some(who),
-        )
-        .await;
-    r.ok()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] != "heartbeat")
-        .map(|e| {
-            let mut e = e.clone();
-            e.as_object_mut().unwrap().remove("id");
-            e
-        })
-        .collect()
-}
-
 both!(typing_notices_reach_recipients, |t: TestApp| async move {
     let (member_id, key) = t.user(MEMBER, Role::Member).await;
     let member = (MEMBER, key.as_str());
@@ -63,17 +43,14 @@ both!(typing_notices_reach_recipients, |t: TestApp| async move {
     let expected = json!({"type": "typing", "message_type": "direct", "op": "start",
         "sender": {"user_id": 1, "email": OWNER},
         "recipients": [{"user_id": member_id, "email": MEMBER}, {"user_id": 1, "email": OWNER}]});
-    assert_eq!(events(&t, member, &member_q).await, vec![expected.clone()]);
-    assert_eq!(events(&t, t.owner(), &owner_q).await, vec![expected]);
+    assert_eq!(
+        t.queued_events(member, &member_q).await,
+        vec![expected.clone()]
+    );
+    assert_eq!(t.queued_events(t.owner(), &owner_q).await, vec![expected]);
 
     // A channel topic: subscribers whose queue has the capability.
-    let general = t
-        .get("/api/v1/get_stream_id?stream=general", Some(member))
-        .await
-        .ok()["stream_id"]
-        .as_i64()
-        .unwrap()
-        .to_string();
+    let general = t.stream_id(member, "general").await.to_string();
     t.post(
         "/api/v1/typing",
         Some(t.owner()),
@@ -86,14 +63,14 @@ both!(typing_notices_reach_recipients, |t: TestApp| async move {
     )
     .await
     .ok();
-    let got = events(&t, member, &member_q).await;
+    let got = t.queued_events(member, &member_q).await;
     assert_eq!(
         got.last().unwrap(),
         &json!({"type": "typing", "message_type": "stream", "op": "stop",
                 "sender": {"user_id": 1, "email": OWNER},
                 "stream_id": general.parse::<i64>().unwrap(), "topic": "lunch"})
     );
-    assert_eq!(events(&t, t.owner(), &owner_q).await.len(), 1);
+    assert_eq!(t.queued_events(t.owner(), &owner_q).await.len(), 1);
 
     // Someone who turned typing notifications off hears nothing.
     t.request(
@@ -112,7 +89,7 @@ both!(typing_notices_reach_recipients, |t: TestApp| async move {
     )
     .await
     .ok();
-    assert_eq!(events(&t, member, &member_q).await.len(), 2);
+    assert_eq!(t.queued_events(member, &member_q).await.len(), 2);
 });
 
 both!(typing_errors, |t: TestApp| async move {
