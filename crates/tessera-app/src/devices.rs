@@ -281,15 +281,6 @@ impl App {
         .await
     }
 
-    /// Turn the new-login email on or off.
-    pub async fn set_login_emails(&self, who: &Principal, enabled: bool) -> Result<()> {
-        who.require_human()?;
-        Ok(self
-            .store()
-            .set_login_emails(who.user_id.0, enabled, who.user_id.0, self.now())
-            .await?)
-    }
-
     /// Mobile flow: the `zulip://login?…` redirect carrying the OTP-encrypted key.
     pub async fn mobile_flow_redirect(
         &self,

@@ -102,18 +102,27 @@ impl EventQueue {
     }
 
     fn wants(&self, event_type: &str) -> bool {
-        if self.options.user_settings_object
-            && matches!(
-                event_type,
-                "update_display_settings" | "update_global_notifications"
-            )
-        {
-            return false;
-        }
         self.options
             .event_types
             .as_ref()
             .is_none_or(|t| t.contains(event_type))
+    }
+
+    /// Zulip's `ClientDescriptor.accepts_event`: the queue asked for the event's type, and
+    /// its capabilities allow it (no legacy settings events with `user_settings_object`, no
+    /// channel typing events without `stream_typing_notifications`).
+    fn accepts(&self, event: &Value) -> bool {
+        let kind = event["type"].as_str().unwrap_or("");
+        let refused_by_capability = match kind {
+            "update_display_settings" | "update_global_notifications" => {
+                self.options.user_settings_object
+            }
+            "typing" => {
+                event.get("stream_id").is_some() && !self.options.stream_typing_notifications
+            }
+            _ => false,
+        };
+        !refused_by_capability && self.wants(kind)
     }
 
     fn push(&self, mut event: Value) {
@@ -360,14 +369,11 @@ impl EventHub {
             }
             Notice::DropQueues { user } => self.drop_user(user),
             Notice::Plain { users, event } => {
-                let kind = event["type"].as_str().unwrap_or("").to_owned();
-                let channel_typing = kind == "typing" && event.get("stream_id").is_some();
                 let users: HashSet<i64> = users.into_iter().collect();
-                for q in queues.iter().filter(|q| {
-                    users.contains(&q.user_id)
-                        && q.wants(&kind)
-                        && (!channel_typing || q.options.stream_typing_notifications)
-                }) {
+                for q in queues
+                    .iter()
+                    .filter(|q| users.contains(&q.user_id) && q.accepts(&event))
+                {
                     q.push(event.clone());
                 }
             }

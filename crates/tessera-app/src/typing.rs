@@ -4,7 +4,6 @@
 
 use crate::{App, AppError, Notice, Principal, Result};
 use serde_json::{Value, json};
-use tessera_store::UserRow;
 
 /// Where the message being typed goes.
 pub enum TypingTo {
@@ -13,6 +12,9 @@ pub enum TypingTo {
     /// A channel topic.
     Channel { stream_id: i64, topic: String },
 }
+
+/// The setting that decides who hears typing notices.
+const RECEIVES: &str = "receives_typing_notifications";
 
 impl App {
     /// `POST /typing` with `op` `start` or `stop`.
@@ -26,7 +28,7 @@ impl App {
                     return Err(AppError::bad("Empty 'to' list"));
                 }
                 if !self
-                    .bool_setting(&me, "send_private_typing_notifications")
+                    .sends_typing(me.id, "send_private_typing_notifications")
                     .await?
                 {
                     return Err(AppError::bad(
@@ -49,7 +51,12 @@ impl App {
                     .iter()
                     .map(|u| json!({"user_id": u.id, "email": u.email}))
                     .collect();
-                let notify = self.typing_audience(people).await?;
+                let active = people
+                    .iter()
+                    .filter(|u| u.is_active)
+                    .map(|u| u.id)
+                    .collect();
+                let notify = self.with_setting_on(active, RECEIVES).await?;
                 self.events().publish(Notice::plain(
                     notify,
                     json!({"type": "typing", "message_type": "direct", "op": op,
@@ -58,7 +65,7 @@ impl App {
             }
             TypingTo::Channel { stream_id, topic } => {
                 if !self
-                    .bool_setting(&me, "send_stream_typing_notifications")
+                    .sends_typing(me.id, "send_stream_typing_notifications")
                     .await?
                 {
                     return Err(AppError::bad(
@@ -66,13 +73,9 @@ impl App {
                     ));
                 }
                 let stream = self.channel_for(who, stream_id, false).await?;
-                let mut people = Vec::new();
-                for id in self.store().subscriber_ids(stream.id).await? {
-                    if let Some(u) = self.store().user_by_id(id).await? {
-                        people.push(u);
-                    }
-                }
-                let notify = self.typing_audience(people).await?;
+                // Subscriber ids are of active users already.
+                let subscribers = self.store().subscriber_ids(stream.id).await?;
+                let notify = self.with_setting_on(subscribers, RECEIVES).await?;
                 self.events().publish(Notice::plain(
                     notify,
                     json!({"type": "typing", "message_type": "stream", "op": op,
@@ -83,32 +86,26 @@ impl App {
         Ok(())
     }
 
-    /// The active people among `users` who receive typing notifications.
-    async fn typing_audience(&self, users: Vec<UserRow>) -> Result<Vec<i64>> {
-        let mut out = Vec::with_capacity(users.len());
-        for u in users.iter().filter(|u| u.is_active) {
-            if self
-                .bool_setting(u, "receives_typing_notifications")
-                .await?
-            {
-                out.push(u.id);
-            }
-        }
-        Ok(out)
+    /// Whether the sender has this `send_*_typing_notifications` setting on.
+    async fn sends_typing(&self, user_id: i64, name: &str) -> Result<bool> {
+        Ok(!self.with_setting_on(vec![user_id], name).await?.is_empty())
     }
 
-    /// A personal boolean setting's value (its default when never changed).
-    async fn bool_setting(&self, user: &UserRow, name: &str) -> Result<bool> {
-        let stored = self
+    /// Those of `ids` whose boolean personal setting `name` is on (its default when never
+    /// changed), in one read.
+    async fn with_setting_on(&self, ids: Vec<i64>, name: &str) -> Result<Vec<i64>> {
+        let default = tessera_core::user_settings::find(name)
+            .is_none_or(|s| s.default == tessera_core::user_settings::Default::Bool(true));
+        let stored: std::collections::HashMap<i64, bool> = self
             .store()
-            .user_settings(user.id)
+            .user_setting_of(&ids, name)
             .await?
             .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v == "true");
-        let default = tessera_core::user_settings::find(name)
-            .map(|s| s.default == tessera_core::user_settings::Default::Bool(true))
-            .unwrap_or(true);
-        Ok(stored.unwrap_or(default))
+            .map(|(id, v)| (id, v == "true"))
+            .collect();
+        Ok(ids
+            .into_iter()
+            .filter(|id| stored.get(id).copied().unwrap_or(default))
+            .collect())
     }
 }

@@ -39,9 +39,13 @@ pub async fn post_typing(
                 None => return Err(ApiError::bad_request("Missing 'to' argument")),
                 Some(Value::Array(items)) => items
                     .iter()
-                    .map(|v| v.as_i64())
-                    .collect::<Option<Vec<i64>>>()
-                    .ok_or_else(|| ApiError::bad_request("to[0] is not an integer"))?,
+                    .enumerate()
+                    .map(|(i, v)| {
+                        v.as_i64().ok_or_else(|| {
+                            ApiError::bad_request(format!("to[{i}] is not an integer"))
+                        })
+                    })
+                    .collect::<ApiResult<Vec<i64>>>()?,
                 Some(_) => return Err(ApiError::bad_request("to is not a list")),
             };
             TypingTo::Direct(ids)

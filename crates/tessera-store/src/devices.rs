@@ -124,32 +124,6 @@ impl Store {
         }))
     }
 
-    /// Change the new-login email setting (audit 132 with Zulip's extra data).
-    pub async fn set_login_emails(
-        &self,
-        user_id: i64,
-        enabled: bool,
-        acting: i64,
-        now: i64,
-    ) -> Result<()> {
-        let extra =
-            serde_json::json!({"1": !enabled, "2": enabled, "property": "enable_login_emails"})
-                .to_string();
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let (realm_id,): (i64,) = sqlx::query_as(
-                "UPDATE users SET enable_login_emails = $1 WHERE id = $2 RETURNING realm_id",
-            )
-            .bind(enabled)
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            insert_audit!(tx, realm_id, Some(acting), Some(user_id), AuditEvent::UserSettingChanged, now, Some(extra.clone()));
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// Write an audit row on its own (for actions whose data lives elsewhere).
     pub async fn audit(
         &self,

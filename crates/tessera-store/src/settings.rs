@@ -32,6 +32,29 @@ impl Store {
         }))
     }
 
+    /// One personal setting of several users, for those who changed it: (user id, JSON text).
+    pub async fn user_setting_of(
+        &self,
+        user_ids: &[i64],
+        name: &str,
+    ) -> Result<Vec<(i64, String)>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = user_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        // The ids are integers formatted here, never client text.
+        let sql = format!(
+            "SELECT user_id, value FROM user_settings WHERE name = $1 AND user_id IN ({list})"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, (i64, String)>(&sql).bind(name).fetch_all(pool).await?
+        }))
+    }
+
     /// Store personal settings, all or none, with an audit row each (Zulip's
     /// `USER_SETTING_CHANGED`, extra `{"1": old, "2": new, "property": name}`).
     pub async fn set_user_settings(

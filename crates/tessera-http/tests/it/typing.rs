@@ -96,8 +96,12 @@ both!(typing_errors, |t: TestApp| async move {
     let (member_id, key) = t.user(MEMBER, Role::Member).await;
     let member = (MEMBER, key.as_str());
     let one = format!("[{member_id}]");
-    let cases: [(&[(&str, &str)], &str); 7] = [
+    let cases: [(&[(&str, &str)], &str); 8] = [
         (&[("op", "type"), ("to", "[1]")], "Invalid op"),
+        (
+            &[("op", "start"), ("to", r#"[1, "x"]"#)],
+            "to[1] is not an integer",
+        ),
         (&[("op", "start")], "Missing 'to' argument"),
         (&[("op", "start"), ("to", "[]")], "Empty 'to' list"),
         (
