@@ -228,3 +228,35 @@ both!(full_name_change_is_announced, |t: TestApp| async move {
     );
     assert!(t.audit_events(id).await.iter().any(|e| e.0 == 124));
 });
+
+both!(
+    password_change_from_the_api_ends_every_session,
+    |t: TestApp| async move {
+        use crate::helpers::{Browser, PASSWORD};
+        let (_, key) = t.user(MEMBER, Role::Member).await;
+        let me = (MEMBER, key.as_str());
+        let mut browser = Browser::new(&t);
+        browser.login(MEMBER, PASSWORD).await;
+        assert_eq!(
+            browser.get("/settings/account-and-privacy").await.status,
+            200
+        );
+        patch(
+            &t,
+            me,
+            &[
+                ("old_password", PASSWORD),
+                ("new_password", "an-API-Chosen-passw0rd"),
+            ],
+        )
+        .await
+        .ok();
+        // No web session came with the request, so none is kept.
+        assert_eq!(
+            browser.get("/settings/account-and-privacy").await.status,
+            302
+        );
+        // The key is unchanged (Zulip's API never rotates it here).
+        t.get("/api/v1/users/me", Some(me)).await.ok();
+    }
+);
