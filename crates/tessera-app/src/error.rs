@@ -47,6 +47,10 @@ pub enum AppError {
     /// The caller's role does not allow this (`UNAUTHORIZED_PRINCIPAL`).
     #[error("{0}")]
     UnauthorizedPrincipal(String),
+    /// Zulip's `ResourceNotFoundError`: a 404 with code `BAD_REQUEST` ("Draft does not
+    /// exist").
+    #[error("{0}")]
+    NotFound(String),
     /// A problem with configuration or set-up (CLI, start-up).
     #[error("{0}")]
     Config(String),

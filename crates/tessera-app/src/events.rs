@@ -120,6 +120,12 @@ impl EventQueue {
             "typing" => {
                 event.get("stream_id").is_some() && !self.options.stream_typing_notifications
             }
+            // Zulip's event server drops the legacy list for queues that take `user_topic`.
+            "muted_topics" => self
+                .options
+                .event_types
+                .as_ref()
+                .is_some_and(|t| t.contains("user_topic")),
             _ => false,
         };
         !refused_by_capability && self.wants(kind)

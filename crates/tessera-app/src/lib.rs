@@ -9,6 +9,7 @@ mod bots;
 mod clock;
 mod config;
 mod devices;
+mod drafts;
 mod error;
 mod events;
 mod fanout;
@@ -26,9 +27,14 @@ mod realms;
 pub(crate) mod register;
 mod sessions;
 mod settings;
+mod stream_settings;
 mod streams;
+mod subscription_properties;
 mod typing;
 mod user_groups;
+mod user_status;
+mod user_topics;
+mod uploads;
 mod users;
 mod webhooks;
 
@@ -37,12 +43,13 @@ pub use auth::{AuthFailure, Principal};
 pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use drafts::{Draft, DraftInput};
 pub use devices::{Devices, USE_RECORD_INTERVAL_SECS, describe_user_agent};
 pub use error::{AppError, Result};
 pub use events::{EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions};
 pub use key_cache::KeyCache;
 pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
-pub use messages::{Anchor, Destination, Fetch, NarrowTerm, Outgoing};
+pub use messages::{Anchor, Destination, Fetch, FlagsForNarrow, NarrowTerm, Outgoing};
 pub use metrics::Metrics;
 pub use password_reset::RESET_LINK_LIFETIME_SECS;
 pub use push_devices::PushService;
@@ -51,13 +58,17 @@ pub use realms::RealmInfo;
 pub use register::RegisterRequest;
 pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
 pub use settings::SettingsRequest;
+pub use subscription_properties::{SubscriptionData, is_hex_color};
+pub use stream_settings::StreamPatch;
 pub use streams::{DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult};
 pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
     UserRow,
 };
 pub use typing::TypingTo;
+pub use user_status::StatusRequest;
 pub use user_groups::{SYSTEM_GROUPS, UserGroup};
+pub use uploads::{Download, DownloadRefused, TEMPORARY_URL_SECS, Uploaded};
 pub use users::{OwnProfile, iso_minutes};
 
 use std::sync::Arc;
@@ -93,8 +104,8 @@ struct Inner {
 pub const ZULIP_VERSION: &str = "10.0";
 /// The feature level tessera advertises (decision D1).
 pub const ZULIP_FEATURE_LEVEL: i64 = 371;
-/// `max_file_upload_size_mib`: 0 (Zulip's "uploads disabled") until tessera stores uploads.
-pub const MAX_FILE_UPLOAD_SIZE_MIB: i64 = 0;
+/// `max_file_upload_size_mib`: Zulip's default `MAX_FILE_UPLOAD_SIZE`.
+pub const MAX_FILE_UPLOAD_SIZE_MIB: i64 = 25;
 
 impl App {
     /// Assemble the application over an opened, migrated store.

@@ -76,6 +76,13 @@ impl App {
         self.store()
             .set_user_settings(me.id, &rows, me.id, self.now())
             .await?;
+        if changes
+            .iter()
+            .any(|(s, v)| s.name == "enable_drafts_synchronization" && *v == false)
+        {
+            // Zulip deletes the drafts it may no longer keep, without events.
+            self.store().delete_drafts_of(me.id).await?;
+        }
         if changes.iter().any(|(s, _)| s.name == "timezone") {
             self.inner.key_cache.evict(&me.api_key_digest).await;
         }

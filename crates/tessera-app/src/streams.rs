@@ -122,12 +122,12 @@ impl App {
             creator_id: s.creator_id,
             invite_only: s.invite_only,
             is_web_public: false,
-            history_public_to_subscribers: true,
+            history_public_to_subscribers: s.history_public_to_subscribers,
             first_message_id: None,
-            message_retention_days: None,
-            stream_post_policy: 1,
-            is_announcement_only: false,
-            can_remove_subscribers_group: admins,
+            message_retention_days: s.message_retention_days,
+            stream_post_policy: s.stream_post_policy,
+            is_announcement_only: s.stream_post_policy == 2,
+            can_remove_subscribers_group: s.can_remove_subscribers_group.unwrap_or(admins),
             stream_weekly_traffic: None,
             is_default: None,
         }
@@ -156,14 +156,14 @@ impl App {
             channel: self.channel_object(&sub.stream, admins),
             subscribers,
             color: sub.color.clone(),
-            is_muted: false,
-            in_home_view: true,
-            pin_to_top: false,
-            desktop_notifications: None,
-            audible_notifications: None,
-            push_notifications: None,
-            email_notifications: None,
-            wildcard_mentions_notify: None,
+            is_muted: sub.is_muted,
+            in_home_view: !sub.is_muted,
+            pin_to_top: sub.pin_to_top,
+            desktop_notifications: sub.desktop_notifications,
+            audible_notifications: sub.audible_notifications,
+            push_notifications: sub.push_notifications,
+            email_notifications: sub.email_notifications,
+            wildcard_mentions_notify: sub.wildcard_mentions_notify,
         }
     }
 
@@ -183,7 +183,7 @@ impl App {
     /// Whether `who` may see and post to `stream`: public channels for everyone but guests,
     /// private ones for subscribers.
     pub async fn can_access_stream(&self, who: &Principal, stream: &StreamRow) -> Result<bool> {
-        if stream.realm_id != who.realm_id {
+        if stream.realm_id != who.realm_id || stream.deactivated {
             return Ok(false);
         }
         if !stream.invite_only && who.role != Role::Guest {
@@ -206,7 +206,7 @@ impl App {
             .store()
             .stream_by_id(stream_id)
             .await?
-            .filter(|s| s.realm_id == who.realm_id)
+            .filter(|s| s.realm_id == who.realm_id && !s.deactivated)
             .ok_or_else(refused)?;
         if (admin_sees_all && who.role.is_admin()) || self.can_access_stream(who, &stream).await? {
             Ok(stream)
@@ -303,7 +303,40 @@ impl App {
                 )));
             }
         }
+        if stream.deactivated {
+            return Err(AppError::bad(format!(
+                "Not authorized to send to channel '{}'",
+                stream.name
+            )));
+        }
+        self.check_stream_post_policy(who, &stream).await?;
         Ok(stream)
+    }
+
+    /// Zulip's `check_stream_access_based_on_stream_post_policy`: 1 everyone, 2
+    /// administrators, 3 full members (everyone but guests, with the default waiting period
+    /// of 0 days), 4 moderators. A bot's owner must pass it too.
+    async fn check_stream_post_policy(&self, who: &Principal, stream: &StreamRow) -> Result<()> {
+        let check = |role: Role| -> Result<()> {
+            let refused = match stream.stream_post_policy {
+                2 if !role.is_admin() => {
+                    "Only organization administrators can send to this channel."
+                }
+                4 if !role.is_admin() && role != Role::Moderator => {
+                    "Only organization administrators and moderators can send to this channel."
+                }
+                3 if role == Role::Guest => "Guests cannot send to this channel.",
+                _ => return Ok(()),
+            };
+            Err(AppError::bad(refused))
+        };
+        check(who.role)?;
+        if who.is_bot()
+            && let Some(owner) = self.user_row(who.user_id.0).await?.bot_owner_id
+        {
+            check(Role::from_i64(self.user_row(owner).await?.role).unwrap_or(Role::Member))?;
+        }
+        Ok(())
     }
 
     /// The next colour for a user's new subscription: the palette colours they do not use

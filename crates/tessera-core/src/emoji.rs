@@ -23,6 +23,21 @@ const ALIASES: &[(&str, &str)] = &[
     ("tools", "hammer_and_wrench"),
 ];
 
+fn code_of(emoji: &emojis::Emoji) -> String {
+    emoji
+        .as_str()
+        .chars()
+        .filter(|c| *c != '\u{fe0f}')
+        .map(|c| format!("{:x}", c as u32))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Whether `code` is the code of a unicode emoji.
+pub fn is_emoji_code(code: &str) -> bool {
+    emojis::iter().any(|e| code_of(e) == code)
+}
+
 /// The code for a unicode emoji name, if it is one.
 pub fn emoji_code(name: &str) -> Option<String> {
     let lookup = ALIASES
@@ -30,15 +45,7 @@ pub fn emoji_code(name: &str) -> Option<String> {
         .find(|(zulip, _)| *zulip == name)
         .map(|(_, gemoji)| *gemoji)
         .unwrap_or(name);
-    let emoji = emojis::get_by_shortcode(lookup)?;
-    let code = emoji
-        .as_str()
-        .chars()
-        .filter(|c| *c != '\u{fe0f}')
-        .map(|c| format!("{:x}", c as u32))
-        .collect::<Vec<_>>()
-        .join("-");
-    Some(code)
+    emojis::get_by_shortcode(lookup).map(code_of)
 }
 
 #[cfg(test)]
@@ -57,5 +64,7 @@ mod tests {
         assert_eq!(emoji_code("check").as_deref(), Some("2705"));
         assert_eq!(emoji_code("working_on_it").as_deref(), Some("1f6e0"));
         assert_eq!(emoji_code("no_such_emoji_here"), None);
+        assert!(super::is_emoji_code("1f44b"));
+        assert!(!super::is_emoji_code("1f44bxyz"));
     }
 }

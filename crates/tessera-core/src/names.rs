@@ -68,3 +68,26 @@ mod tests {
         assert!(check_short_name("  ").is_err());
     }
 }
+
+/// The name Zulip 9 gives an archived channel, which frees its old name: seven hex digits of
+/// the SHA-512 of its id, `!DEACTIVATED:`, the old name, cut to 60 characters.
+pub fn deactivated_stream_name(stream_id: i64, name: &str) -> String {
+    use sha2::{Digest, Sha512};
+    let digest = hex::encode(Sha512::digest(stream_id.to_string().as_bytes()));
+    format!("{}!DEACTIVATED:{name}", &digest[..7])
+        .chars()
+        .take(60)
+        .collect()
+}
+
+#[cfg(test)]
+mod deactivated_tests {
+    #[test]
+    fn archived_names_start_with_the_id_hash_and_fit_60_characters() {
+        let n = super::deactivated_stream_name(1, "general");
+        // sha512("1") starts with 4dff4ea.
+        assert_eq!(n, "4dff4ea!DEACTIVATED:general");
+        let long = super::deactivated_stream_name(1, &"x".repeat(60));
+        assert_eq!(long.chars().count(), 60);
+    }
+}

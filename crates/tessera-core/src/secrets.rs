@@ -98,6 +98,7 @@ pub enum Purpose {
     Session,
     ResetToken,
     SecretCheck,
+    UploadUrl,
 }
 
 impl Purpose {
@@ -108,6 +109,7 @@ impl Purpose {
             Purpose::Session => "session",
             Purpose::ResetToken => "reset_token",
             Purpose::SecretCheck => "secret_check",
+            Purpose::UploadUrl => "upload_url",
         }
     }
 }

@@ -124,6 +124,7 @@ impl From<AppError> for ApiError {
                 e
             }
             AppError::BadRequest(m) => ApiError::bad_request(m),
+            AppError::NotFound(m) => ApiError::new(S::NOT_FOUND, "BAD_REQUEST", m),
             AppError::Coded { code, msg, field } => {
                 let e = ApiError::new(S::BAD_REQUEST, code, msg);
                 match field.map(|f| *f) {

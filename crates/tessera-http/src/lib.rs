@@ -6,6 +6,7 @@ mod auth;
 mod bot_storage;
 mod bots;
 mod csrf;
+mod drafts;
 mod error;
 mod events;
 mod fallback;
@@ -17,8 +18,12 @@ mod realm;
 mod server_settings;
 mod settings;
 mod streams;
+mod subscriptions;
 mod typing;
 mod user_groups;
+mod user_status;
+mod user_topics;
+mod user_uploads;
 mod users;
 mod web;
 mod webhooks;
@@ -82,6 +87,18 @@ fn shared_routes() -> Router<App> {
             post(messages::post_flags).fallback(only(&["POST"])),
         )
         .route(
+            "/messages/flags/narrow",
+            post(messages::post_flags_narrow).fallback(only(&["POST"])),
+        )
+        .route(
+            "/messages/render",
+            post(messages::post_render).fallback(only(&["POST"])),
+        )
+        .route(
+            "/messages/{message_id}/history",
+            get(messages::get_message_history).fallback(only(&["GET"])),
+        )
+        .route(
             "/messages/{message_id}",
             get(messages::get_message)
                 .patch(messages::patch_message)
@@ -107,7 +124,8 @@ fn shared_routes() -> Router<App> {
             get(streams::get_subscriptions)
                 .post(streams::post_subscriptions)
                 .delete(streams::delete_subscriptions)
-                .fallback(only(&["GET", "POST", "DELETE"])),
+                .patch(subscriptions::patch_subscriptions)
+                .fallback(only(&["GET", "POST", "PATCH", "DELETE"])),
         )
         .route(
             "/register",
@@ -174,7 +192,10 @@ fn shared_routes() -> Router<App> {
         )
         .route(
             "/streams/{stream_id}",
-            get(streams::get_stream).fallback(only(&["GET"])),
+            get(streams::get_stream)
+                .patch(streams::patch_stream)
+                .delete(streams::delete_stream)
+                .fallback(only(&["GET", "PATCH", "DELETE"])),
         )
         .route(
             "/streams/{stream_id}/members",
@@ -183,6 +204,42 @@ fn shared_routes() -> Router<App> {
         .route(
             "/users/me/{stream_id}/topics",
             get(streams::get_stream_topics).fallback(only(&["GET"])),
+        )
+        .route(
+            "/drafts",
+            get(drafts::get_drafts)
+                .post(drafts::post_drafts)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/drafts/{draft_id}",
+            patch(drafts::patch_draft)
+                .delete(drafts::delete_draft)
+                .fallback(only(&["PATCH", "DELETE"])),
+        )
+        .route(
+            "/users/me/status",
+            post(user_status::post_status).fallback(only(&["POST"])),
+        )
+        .route(
+            "/users/{user_id}/status",
+            get(user_status::get_status).fallback(only(&["GET"])),
+        )
+        .route(
+            "/user_topics",
+            post(user_topics::post_user_topics).fallback(only(&["POST"])),
+        )
+        .route(
+            "/users/me/subscriptions/properties",
+            post(subscriptions::post_subscription_properties).fallback(only(&["POST"])),
+        )
+        .route(
+            "/user_uploads",
+            post(user_uploads::post_user_uploads).fallback(only(&["POST"])),
+        )
+        .route(
+            "/user_uploads/{realm_id_str}/{*filename}",
+            get(user_uploads::get_temporary_url).fallback(only(&["GET"])),
         )
         .route(
             "/bot_storage",
@@ -313,6 +370,18 @@ fn web_routes() -> Router<App> {
         )
         .route("/emails/", get(emails::get_emails).fallback(only(&["GET"])))
         .route(
+            "/user_uploads/{realm_id_str}/{*filename}",
+            get(user_uploads::get_user_upload).fallback(only(&["GET"])),
+        )
+        .route(
+            "/user_uploads/download/{realm_id_str}/{*filename}",
+            get(user_uploads::get_user_upload_download).fallback(only(&["GET"])),
+        )
+        .route(
+            "/user_uploads/temporary/{token}/{filename}",
+            get(user_uploads::get_temporary_upload).fallback(only(&["GET"])),
+        )
+        .route(
             "/static/{file}",
             get(assets::get_static).fallback(only(&["GET"])),
         )
@@ -337,8 +406,10 @@ pub fn router(app: App) -> Router {
             app.clone(),
             record_metrics,
         ))
-        // Extractors that read bodies themselves (multipart) get the same 5 MiB as `Params`.
-        .layer(axum::extract::DefaultBodyLimit::max(params::MAX_BODY_BYTES))
+        // Multipart bodies (uploads) may be as large as `Params` lets them be.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            params::MAX_MULTIPART_BYTES,
+        ))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook

@@ -2,7 +2,7 @@
 
 use crate::auth::{Caller, WebhookCaller, client_name};
 use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::params::{Params, PathId};
 use crate::users::path_id;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
@@ -155,16 +155,9 @@ fn non_negative(params: &mut Params, name: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::bad_request(format!("Invalid {name}")))
 }
 
-/// GET /api/v1/messages (also /json) — a range of messages around an anchor, in a narrow.
-pub async fn get_messages(
-    State(app): State<App>,
-    Caller(who): Caller,
-    mut params: Params,
-) -> ApiResult<Response> {
-    let use_first_unread = params
-        .json_bool("use_first_unread_anchor")?
-        .unwrap_or(false);
-    let anchor = match params.optional("anchor") {
+/// `anchor`: `newest`, `oldest`, `first_unread` or a message id.
+fn anchor_param(params: &mut Params, default_first_unread: bool) -> ApiResult<Anchor> {
+    Ok(match params.optional("anchor") {
         Some(a) => match a.trim().trim_matches('"') {
             "newest" => Anchor::Newest,
             "oldest" => Anchor::Oldest,
@@ -174,9 +167,21 @@ pub async fn get_messages(
                     .map_err(|_| ApiError::bad_request("Invalid anchor"))?,
             ),
         },
-        None if use_first_unread => Anchor::FirstUnread,
+        None if default_first_unread => Anchor::FirstUnread,
         None => return Err(ApiError::missing("anchor").with_msg("Missing 'anchor' argument.")),
-    };
+    })
+}
+
+/// GET /api/v1/messages (also /json) — a range of messages around an anchor, in a narrow.
+pub async fn get_messages(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let use_first_unread = params
+        .json_bool("use_first_unread_anchor")?
+        .unwrap_or(false);
+    let anchor = anchor_param(&mut params, use_first_unread)?;
     let num_before = non_negative(&mut params, "num_before")?;
     let num_after = non_negative(&mut params, "num_after")?;
     let fetch = Fetch {
@@ -326,17 +331,65 @@ pub async fn post_flags(
     };
     let op = params.required("op")?;
     let flag = params.required("flag")?;
-    let add = match op.as_str() {
-        "add" => true,
-        "remove" => false,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid message flag operation: '{other}'"
-            )));
-        }
+    app.update_flags(&who, &ids, &flag, &op).await?;
+    // Zulip answers with the ids as sent, not only those that changed.
+    Ok(params.success(json!({ "messages": ids })))
+}
+
+/// POST /api/v1/messages/flags/narrow (also /json) — add or remove a flag on a range of
+/// messages of a narrow (`anchor`, `num_before`, `num_after`, `include_anchor`, `narrow`,
+/// `op`, `flag`); answers how many were processed and updated.
+pub async fn post_flags_narrow(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let anchor = anchor_param(&mut params, false)?;
+    let include_anchor = params.json_bool("include_anchor")?.unwrap_or(true);
+    let num_before = non_negative(&mut params, "num_before")?;
+    let num_after = non_negative(&mut params, "num_after")?;
+    let narrow = match params.json_value("narrow")? {
+        None => return Err(ApiError::missing("narrow")),
+        Some(v) => parse_narrow(Some(v))?,
     };
-    let changed = app.update_flags(&who, &ids, &flag, add).await?;
-    Ok(params.success(json!({ "messages": changed })))
+    let op = params.required("op")?;
+    let flag = params.required("flag")?;
+    let fetch = Fetch {
+        anchor,
+        num_before,
+        num_after,
+        include_anchor,
+        narrow,
+        apply_markdown: true,
+        client_gravatar: false,
+    };
+    let out = app
+        .update_flags_for_narrow(&who, fetch, &flag, &op)
+        .await?;
+    Ok(params.success(json!(out)))
+}
+
+/// POST /api/v1/messages/render (also /json) — `content` rendered as a message would be.
+pub async fn post_render(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let content = params.required("content")?;
+    let rendered = app.render_preview(&who, &content).await?;
+    Ok(params.success(json!({ "rendered": rendered })))
+}
+
+/// GET /api/v1/messages/{message_id}/history (also /json) — the message's versions, oldest
+/// first.
+pub async fn get_message_history(
+    State(app): State<App>,
+    Caller(who): Caller,
+    PathId(id): PathId,
+    params: Params,
+) -> ApiResult<Response> {
+    let history = app.message_history(&who, id).await?;
+    Ok(params.success(json!({ "message_history": history })))
 }
 
 /// POST /api/v1/mark_all_as_read (also /json) — mark every message read. Answers

@@ -4,7 +4,8 @@
 
 use crate::error::{ApiError, ApiResult};
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
@@ -14,6 +15,30 @@ use std::collections::BTreeSet;
 /// endpoints take small forms).
 pub const MAX_BODY_BYTES: usize = tessera_core::wire::MAX_BODY_BYTES;
 
+/// Largest multipart body accepted: one upload of
+/// [`tessera_app::MAX_FILE_UPLOAD_SIZE_MIB`] plus room for the form around it. A larger file
+/// inside a body that fits is refused by the upload use-case with Zulip's message.
+pub const MAX_MULTIPART_BYTES: usize =
+    (tessera_app::MAX_FILE_UPLOAD_SIZE_MIB as usize + 1) * 1024 * 1024;
+
+/// A file sent in a multipart body.
+#[derive(Clone)]
+pub struct UploadedFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: axum::body::Bytes,
+}
+
+impl std::fmt::Debug for UploadedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadedFile")
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
 /// The parameters of one request and which of them the handler read.
 #[derive(Debug, Default)]
 pub struct Params {
@@ -22,6 +47,26 @@ pub struct Params {
     /// How many of `values` came from the body.
     body_len: usize,
     used: BTreeSet<String>,
+    /// Files of a multipart body (only `POST /user_uploads` reads them).
+    files: Vec<UploadedFile>,
+}
+
+/// A numeric id in the path (`/drafts/{draft_id}`, `/streams/{stream_id}`); anything else
+/// there is Zulip's 404, as a URL its routes do not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| crate::fallback::not_found())?;
+        raw.parse::<i64>()
+            .map(PathId)
+            .map_err(|_| crate::fallback::not_found())
+    }
 }
 
 pub fn too_large() -> ApiError {
@@ -48,20 +93,27 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
+        let multipart = content_type.starts_with("multipart/form-data");
+        let limit = if multipart {
+            MAX_MULTIPART_BYTES
+        } else {
+            MAX_BODY_BYTES
+        };
         if parts
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_BODY_BYTES)
+            .is_some_and(|n| n > limit)
         {
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        let bytes = axum::body::to_bytes(body, limit)
             .await
             .map_err(|_| too_large())?;
         let mut values: Vec<(String, String)> = Vec::new();
-        if content_type.starts_with("multipart/form-data") {
+        let mut files = Vec::new();
+        if multipart {
             let req = Request::from_parts(parts, Body::from(bytes));
             let mut multipart = Multipart::from_request(req, state)
                 .await
@@ -71,8 +123,18 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 .await
                 .map_err(|_| ApiError::bad_request("Malformed multipart body"))?
             {
-                // Files are not parameters; tessera's endpoints take none yet.
-                if field.file_name().is_some() {
+                // Files are not parameters: kept aside for the upload endpoint.
+                if let Some(file_name) = field.file_name().map(str::to_owned) {
+                    let content_type = field.content_type().unwrap_or("").to_owned();
+                    let bytes = field
+                        .bytes()
+                        .await
+                        .map_err(|_| ApiError::bad_request("Malformed multipart body"))?;
+                    files.push(UploadedFile {
+                        file_name,
+                        content_type,
+                        bytes,
+                    });
                     continue;
                 }
                 let Some(name) = field.name().map(str::to_owned) else {
@@ -90,6 +152,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 values,
                 body_len,
                 used: BTreeSet::new(),
+                files,
             });
         }
         let (values, body_len) = tessera_core::wire::decode_params(
@@ -101,6 +164,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             values,
             body_len,
             used: BTreeSet::new(),
+            files: Vec::new(),
         })
     }
 }
@@ -116,6 +180,7 @@ impl Params {
                 .collect(),
             body_len: pairs.len(),
             used: BTreeSet::new(),
+            files: Vec::new(),
         }
     }
 
@@ -133,6 +198,11 @@ impl Params {
         let found = last(body).or_else(|| last(query))?;
         self.used.insert(name.to_owned());
         Some(found)
+    }
+
+    /// The files of a multipart body.
+    pub fn take_files(&mut self) -> Vec<UploadedFile> {
+        std::mem::take(&mut self.files)
     }
 
     /// A required string parameter (taken raw).

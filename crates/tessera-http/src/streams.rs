@@ -3,12 +3,12 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::params::{Params, PathId};
 use crate::users::path_id;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use tessera_app::{App, SubscribeRequest};
+use tessera_app::{App, StreamPatch, SubscribeRequest};
 
 /// GET /api/v1/streams (also /json) — channels the caller can see.
 pub async fn get_streams(
@@ -51,6 +51,42 @@ pub async fn get_stream(
 ) -> ApiResult<Response> {
     let stream = app.channel_view(&who, path_id(&id)?).await?;
     Ok(params.success(json!({ "stream": stream })))
+}
+
+/// PATCH /api/v1/streams/{stream_id} (also /json) — administrators change a channel: its
+/// name, description, privacy, history, default status, posting policy, retention and the
+/// group that may remove subscribers.
+pub async fn patch_stream(
+    State(app): State<App>,
+    Caller(who): Caller,
+    PathId(id): PathId,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let patch = StreamPatch {
+        description: params.optional("description"),
+        new_name: params.optional("new_name"),
+        is_private: params.json_bool("is_private")?,
+        is_announcement_only: params.json_bool("is_announcement_only")?,
+        is_web_public: params.json_bool("is_web_public")?,
+        history_public_to_subscribers: params.json_bool("history_public_to_subscribers")?,
+        is_default_stream: params.json_bool("is_default_stream")?,
+        stream_post_policy: params.json_int("stream_post_policy")?,
+        message_retention_days: params.json_value("message_retention_days")?,
+        can_remove_subscribers_group: params.json_int("can_remove_subscribers_group")?,
+    };
+    app.update_stream(&who, id, patch).await?;
+    Ok(params.success(json!({})))
+}
+
+/// DELETE /api/v1/streams/{stream_id} (also /json) — administrators archive a channel.
+pub async fn delete_stream(
+    State(app): State<App>,
+    Caller(who): Caller,
+    PathId(id): PathId,
+    params: Params,
+) -> ApiResult<Response> {
+    app.archive_stream(&who, id).await?;
+    Ok(params.success(json!({})))
 }
 
 /// GET /api/v1/streams/{stream_id}/members (also /json) — the channel's subscribers.

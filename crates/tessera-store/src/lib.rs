@@ -6,8 +6,10 @@
 //! method is one unit of work: if it writes several rows it does so in one transaction.
 //! Timestamps are `i64` microseconds since the Unix epoch.
 
+mod attachments;
 mod audit_log;
 mod devices;
+mod drafts;
 mod error;
 mod event_fanout;
 mod invalidations;
@@ -22,23 +24,31 @@ mod settings;
 mod streams;
 pub mod testing;
 mod user_groups;
+mod user_status;
+mod user_topics;
 mod users;
 
+pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit_log::{AuditEvent, AuditRow};
 pub use devices::ApiClientRow;
+pub use drafts::{DraftRow, NewDraft};
 pub use error::StoreError;
 pub use event_fanout::EVENTS_CHANNEL;
 pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
 pub use messages::{
-    FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,
-    MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
+    FLAG_COLLAPSED, FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,
+    MessageEdit, MessageEditRow, MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
 };
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;
 pub use sessions::{SessionOrigin, SessionRow};
 pub use settings::SettingChange;
-pub use streams::{NewStream, StreamRow, SubscriptionRow};
+pub use streams::{
+    NewStream, PropertyValue, StreamChange, StreamRow, SubscriptionProperty, SubscriptionRow,
+};
 pub use user_groups::UserGroupRow;
+pub use user_status::{StatusChange, UserStatusRow};
+pub use user_topics::UserTopicRow;
 pub use users::{AuthRow, NewService, NewUser, ServiceRow, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

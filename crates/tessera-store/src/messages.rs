@@ -7,9 +7,11 @@ pub const RECIPIENT_PERSONAL: i64 = 1;
 pub const RECIPIENT_STREAM: i64 = 2;
 pub const RECIPIENT_GROUP: i64 = 3;
 
-/// Flag bits (Zulip's `UserMessage` bit numbers).
+/// Flag bits (Zulip's `UserMessage` bit numbers: 0 read, 1 starred, 2 collapsed, 3 mentioned,
+/// 4 stream wildcard mentioned).
 pub const FLAG_READ: i64 = 1;
 pub const FLAG_STARRED: i64 = 2;
+pub const FLAG_COLLAPSED: i64 = 4;
 pub const FLAG_MENTIONED: i64 = 8;
 pub const FLAG_WILDCARD_MENTIONED: i64 = 16;
 
@@ -55,6 +57,30 @@ pub struct ReactionRow {
     pub emoji_name: String,
     pub emoji_code: String,
     pub reaction_type: String,
+}
+
+/// One edit of a message (`PATCH /messages/{id}`): new content and rendering, and/or a new
+/// topic for the listed messages.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageEdit<'a> {
+    pub message_id: i64,
+    pub user_id: i64,
+    pub now: i64,
+    pub content: Option<(&'a str, &'a str)>,
+    pub topic: Option<(&'a [i64], &'a str)>,
+}
+
+/// One stored edit: what it replaced (`None`: that part was not changed).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MessageEditRow {
+    pub user_id: i64,
+    pub edited_at: i64,
+    pub prev_content: Option<String>,
+    pub prev_rendered_content: Option<String>,
+    pub prev_topic: Option<String>,
+    pub topic: Option<String>,
+    pub prev_stream: Option<i64>,
+    pub stream: Option<i64>,
 }
 
 /// One narrowing condition.
@@ -342,41 +368,76 @@ impl Store {
         }))
     }
 
-    /// Replace a message's content (and rendering), recording the edit time.
-    pub async fn update_message_content(
-        &self,
-        id: i64,
-        content: &str,
-        rendered: &str,
-        now: i64,
-    ) -> Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE messages SET content = $1, rendered_content = $2, last_edit_time = $3 WHERE id = $4")
-                .bind(content)
-                .bind(rendered)
-                .bind(now)
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Move messages to a new topic.
-    pub async fn set_topic(&self, ids: &[i64], topic: &str, now: i64) -> Result<()> {
+    /// Apply one edit, with a `message_edits` row per changed message (Zulip's edit history):
+    /// the content of `message_id`, and/or the topic of every message in `topic_ids`.
+    pub async fn edit_message(&self, e: &MessageEdit<'_>) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for id in ids {
-                sqlx::query("UPDATE messages SET topic = $1, last_edit_time = $2 WHERE id = $3")
-                    .bind(topic)
-                    .bind(now)
-                    .bind(id)
+            if let Some((content, rendered)) = e.content {
+                let topic = if e.topic.is_some_and(|(ids, _)| ids.contains(&e.message_id)) {
+                    e.topic.map(|(_, t)| t)
+                } else {
+                    None
+                };
+                sqlx::query(
+                    "INSERT INTO message_edits (message_id, user_id, edited_at, prev_content, \
+                     prev_rendered_content, prev_topic, topic) \
+                     SELECT id, $1, $2, content, rendered_content, \
+                     CASE WHEN CAST($3 AS TEXT) IS NULL THEN NULL ELSE topic END, CAST($3 AS TEXT) \
+                     FROM messages WHERE id = $4",
+                )
+                .bind(e.user_id)
+                .bind(e.now)
+                .bind(topic)
+                .bind(e.message_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE messages SET content = $1, rendered_content = $2, last_edit_time = $3 WHERE id = $4")
+                    .bind(content)
+                    .bind(rendered)
+                    .bind(e.now)
+                    .bind(e.message_id)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if let Some((ids, topic)) = e.topic {
+                for id in ids {
+                    if e.content.is_none() || *id != e.message_id {
+                        sqlx::query(
+                            "INSERT INTO message_edits (message_id, user_id, edited_at, prev_topic, topic) \
+                             SELECT id, $1, $2, topic, CAST($3 AS TEXT) FROM messages WHERE id = $4",
+                        )
+                        .bind(e.user_id)
+                        .bind(e.now)
+                        .bind(topic)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    sqlx::query("UPDATE messages SET topic = $1, last_edit_time = $2 WHERE id = $3")
+                        .bind(topic)
+                        .bind(e.now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// A message's edits, oldest first.
+    pub async fn message_edits(&self, message_id: i64) -> Result<Vec<MessageEditRow>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, MessageEditRow>(
+                "SELECT user_id, edited_at, prev_content, prev_rendered_content, prev_topic, topic, \
+                 prev_stream, stream FROM message_edits WHERE message_id = $1 ORDER BY id",
+            )
+            .bind(message_id)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Ids of the messages in a channel's topic, from `from_id` on (all when `None`).
@@ -407,6 +468,8 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM attachment_messages WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM user_messages WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM messages WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if n == 0 {

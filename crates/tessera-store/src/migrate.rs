@@ -50,6 +50,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_settings_groups.sql"),
         include_str!("../migrations/postgres/0007_settings_groups.sql"),
     ),
+    (
+        8,
+        "client_state",
+        include_str!("../migrations/sqlite/0008_client_state.sql"),
+        include_str!("../migrations/postgres/0008_client_state.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -62,6 +68,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0005_event_fanout.sql",
     "0006_rate_limits.sql",
     "0007_settings_groups.sql",
+    "0008_client_state.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

@@ -13,6 +13,11 @@ pub struct StreamRow {
     pub is_default: bool,
     pub creator_id: Option<i64>,
     pub date_created: i64,
+    pub deactivated: bool,
+    pub history_public_to_subscribers: bool,
+    pub stream_post_policy: i64,
+    pub message_retention_days: Option<i64>,
+    pub can_remove_subscribers_group: Option<i64>,
 }
 
 /// One subscription, with its channel.
@@ -21,6 +26,13 @@ pub struct SubscriptionRow {
     pub user_id: i64,
     pub active: bool,
     pub color: String,
+    pub is_muted: bool,
+    pub pin_to_top: bool,
+    pub desktop_notifications: Option<bool>,
+    pub audible_notifications: Option<bool>,
+    pub push_notifications: Option<bool>,
+    pub email_notifications: Option<bool>,
+    pub wildcard_mentions_notify: Option<bool>,
     #[sqlx(flatten)]
     pub stream: StreamRow,
 }
@@ -37,7 +49,62 @@ pub struct NewStream<'a> {
     pub now: i64,
 }
 
-const STREAM_COLS: &str = "s.id, s.realm_id, s.name, s.description, s.invite_only, s.is_default, s.creator_id, s.date_created";
+const STREAM_COLS: &str = "s.id, s.realm_id, s.name, s.description, s.invite_only, s.is_default, \
+    s.creator_id, s.date_created, s.deactivated, s.history_public_to_subscribers, \
+    s.stream_post_policy, s.message_retention_days, s.can_remove_subscribers_group";
+
+const SUB_COLS: &str = "sub.user_id, sub.active, sub.color, sub.is_muted, sub.pin_to_top, \
+    sub.desktop_notifications, sub.audible_notifications, sub.push_notifications, \
+    sub.email_notifications, sub.wildcard_mentions_notify";
+
+/// A change to a channel (`PATCH /streams/{id}`): `None` leaves that part as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub invite_only: Option<bool>,
+    pub history_public_to_subscribers: Option<bool>,
+    pub is_default: Option<bool>,
+    pub stream_post_policy: Option<i64>,
+    /// `Some(None)`: back to the organization's retention.
+    pub message_retention_days: Option<Option<i64>>,
+    pub can_remove_subscribers_group: Option<i64>,
+}
+
+/// The per-subscription settings of `POST /users/me/subscriptions/properties`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionProperty {
+    Color,
+    IsMuted,
+    PinToTop,
+    DesktopNotifications,
+    AudibleNotifications,
+    PushNotifications,
+    EmailNotifications,
+    WildcardMentionsNotify,
+}
+
+impl SubscriptionProperty {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Color => "color",
+            Self::IsMuted => "is_muted",
+            Self::PinToTop => "pin_to_top",
+            Self::DesktopNotifications => "desktop_notifications",
+            Self::AudibleNotifications => "audible_notifications",
+            Self::PushNotifications => "push_notifications",
+            Self::EmailNotifications => "email_notifications",
+            Self::WildcardMentionsNotify => "wildcard_mentions_notify",
+        }
+    }
+}
+
+/// A value for a subscription property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyValue {
+    Text(String),
+    Bool(bool),
+}
 
 impl Store {
     /// Create a channel; `Conflict` if the name is taken in the realm (case-insensitively).
@@ -46,7 +113,9 @@ impl Store {
             sqlx::query_as::<_, StreamRow>(
                 "INSERT INTO streams (realm_id, name, name_lower, description, invite_only, is_default, creator_id, date_created) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 RETURNING id, realm_id, name, description, invite_only, is_default, creator_id, date_created",
+                 RETURNING id, realm_id, name, description, invite_only, is_default, creator_id, \
+                 date_created, deactivated, history_public_to_subscribers, stream_post_policy, \
+                 message_retention_days, can_remove_subscribers_group",
             )
             .bind(new.realm_id)
             .bind(new.name)
@@ -86,18 +155,20 @@ impl Store {
     /// Every channel of a realm, by name.
     pub async fn streams_in_realm(&self, realm_id: i64) -> Result<Vec<StreamRow>> {
         let sql = format!(
-            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 ORDER BY s.name_lower"
+            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 AND NOT s.deactivated \
+             ORDER BY s.name_lower"
         );
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, StreamRow>(&sql).bind(realm_id).fetch_all(pool).await?
         }))
     }
 
-    /// A user's subscriptions (active and past), by channel name.
+    /// A user's subscriptions (active and past) to live channels, by channel name.
     pub async fn subscriptions_of(&self, user_id: i64) -> Result<Vec<SubscriptionRow>> {
         let sql = format!(
-            "SELECT sub.user_id, sub.active, sub.color, {STREAM_COLS} FROM subscriptions sub \
-             JOIN streams s ON s.id = sub.stream_id WHERE sub.user_id = $1 ORDER BY s.name_lower"
+            "SELECT {SUB_COLS}, {STREAM_COLS} FROM subscriptions sub \
+             JOIN streams s ON s.id = sub.stream_id WHERE sub.user_id = $1 AND NOT s.deactivated \
+             ORDER BY s.name_lower"
         );
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, SubscriptionRow>(&sql).bind(user_id).fetch_all(pool).await?
@@ -182,10 +253,125 @@ impl Store {
     /// The realm's default channels.
     pub async fn default_streams(&self, realm_id: i64) -> Result<Vec<StreamRow>> {
         let sql = format!(
-            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 AND s.is_default ORDER BY s.name_lower"
+            "SELECT {STREAM_COLS} FROM streams s WHERE s.realm_id = $1 AND s.is_default \
+             AND NOT s.deactivated ORDER BY s.name_lower"
         );
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, StreamRow>(&sql).bind(realm_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// One subscription (active or past) of a user.
+    pub async fn subscription(
+        &self,
+        user_id: i64,
+        stream_id: i64,
+    ) -> Result<Option<SubscriptionRow>> {
+        let sql = format!(
+            "SELECT {SUB_COLS}, {STREAM_COLS} FROM subscriptions sub \
+             JOIN streams s ON s.id = sub.stream_id WHERE sub.user_id = $1 AND sub.stream_id = $2"
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, SubscriptionRow>(&sql)
+                .bind(user_id)
+                .bind(stream_id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Set per-subscription settings of a user's active subscriptions, all or none;
+    /// `NotFound` (and nothing changed) if one of them is not an active subscription.
+    pub async fn set_subscription_properties(
+        &self,
+        user_id: i64,
+        changes: &[(i64, SubscriptionProperty, PropertyValue)],
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (stream_id, property, value) in changes {
+                let sql = format!(
+                    "UPDATE subscriptions SET {} = $1 WHERE user_id = $2 AND stream_id = $3 AND active",
+                    property.column()
+                );
+                let q = sqlx::query(&sql);
+                let q = match value {
+                    PropertyValue::Text(t) => q.bind(t.clone()),
+                    PropertyValue::Bool(b) => q.bind(*b),
+                };
+                let n = q.bind(user_id).bind(stream_id).execute(&mut *tx).await?.rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Change a channel; `Conflict` if the new name is taken.
+    pub async fn update_stream(&self, id: i64, c: &StreamChange) -> Result<StreamRow> {
+        let retention_set = c.message_retention_days.is_some();
+        let retention = c.message_retention_days.flatten();
+        let lower = c.name.as_ref().map(|n| n.to_lowercase());
+        let sql = format!(
+            "UPDATE streams SET name = COALESCE($1, name), name_lower = COALESCE($2, name_lower), \
+             description = COALESCE($3, description), invite_only = COALESCE($4, invite_only), \
+             history_public_to_subscribers = COALESCE($5, history_public_to_subscribers), \
+             is_default = COALESCE($6, is_default), \
+             stream_post_policy = COALESCE($7, stream_post_policy), \
+             message_retention_days = CASE WHEN $8 THEN $9 ELSE message_retention_days END, \
+             can_remove_subscribers_group = COALESCE($11, can_remove_subscribers_group) \
+             WHERE id = $10 RETURNING {}",
+            STREAM_COLS.replace("s.", "")
+        );
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as::<_, StreamRow>(&sql)
+                .bind(&c.name)
+                .bind(&lower)
+                .bind(&c.description)
+                .bind(c.invite_only)
+                .bind(c.history_public_to_subscribers)
+                .bind(c.is_default)
+                .bind(c.stream_post_policy)
+                .bind(retention_set)
+                .bind(retention)
+                .bind(id)
+                .bind(c.can_remove_subscribers_group)
+                .fetch_optional(pool)
+                .await?
+                .ok_or(StoreError::NotFound)?
+        }))
+    }
+
+    /// Archive a channel under a new name: no longer listed, private, not a default channel,
+    /// every subscription ended. The subscribers it had.
+    pub async fn deactivate_stream(&self, id: i64, new_name: &str) -> Result<Vec<i64>> {
+        Ok(with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE streams SET deactivated = TRUE, is_default = FALSE, invite_only = TRUE, \
+                 name = $2, name_lower = $3 WHERE id = $1 AND NOT deactivated",
+            )
+            .bind(id)
+            .bind(new_name)
+            .bind(new_name.to_lowercase())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let users: Vec<(i64,)> = sqlx::query_as(
+                "UPDATE subscriptions SET active = FALSE WHERE stream_id = $1 AND active RETURNING user_id",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let mut users: Vec<i64> = users.into_iter().map(|(u,)| u).collect();
+            users.sort_unstable();
+            users
         }))
     }
 

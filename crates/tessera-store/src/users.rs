@@ -243,7 +243,7 @@ impl Store {
             let id = insert_user!(tx, new, realm_id, acting, now);
             // The account and its default channels land together or not at all.
             let defaults: Vec<(i64,)> = sqlx::query_as(
-                "SELECT id FROM streams WHERE realm_id = $1 AND is_default ORDER BY name_lower",
+                "SELECT id FROM streams WHERE realm_id = $1 AND is_default AND NOT deactivated ORDER BY name_lower",
             )
             .bind(realm_id)
             .fetch_all(&mut *tx)

@@ -173,7 +173,10 @@ impl App {
             );
         }
         if want("drafts") {
-            state.insert("drafts".into(), json!([]));
+            state.insert(
+                "drafts".into(),
+                json!(self.drafts_state(ctx.me.id).await?),
+            );
         }
         if want("onboarding_steps") {
             state.insert("onboarding_steps".into(), json!([]));
@@ -187,8 +190,12 @@ impl App {
         if want("scheduled_messages") {
             state.insert("scheduled_messages".into(), json!([]));
         }
-        if want("muted_topics") {
-            state.insert("muted_topics".into(), json!([]));
+        // Zulip sends the legacy list only to clients that do not ask for `user_topic`.
+        if want("muted_topics") && (req.event_types.is_none() || !want("user_topic")) {
+            state.insert(
+                "muted_topics".into(),
+                json!(self.muted_topics_state(ctx.me.id).await?),
+            );
         }
         if want("muted_users") {
             state.insert("muted_users".into(), json!([]));
@@ -288,7 +295,10 @@ impl App {
             state.insert("stop_words".into(), json!(words));
         }
         if want("user_status") {
-            state.insert("user_status".into(), json!({}));
+            state.insert(
+                "user_status".into(),
+                Value::Object(self.user_status_state(who.realm_id).await?),
+            );
         }
         if want("user_settings") {
             state.insert("user_settings".into(), Value::Object(settings.clone()));
@@ -297,7 +307,10 @@ impl App {
             legacy_settings(&mut state, &settings, &wanted);
         }
         if want("user_topic") {
-            state.insert("user_topics".into(), json!([]));
+            state.insert(
+                "user_topics".into(),
+                json!(self.user_topics_state(ctx.me.id).await?),
+            );
         }
         if want("video_calls") {
             state.insert("has_zoom_token".into(), json!(false));

@@ -25,7 +25,8 @@ fn routed() -> BTreeSet<(String, String)> {
     ] {
         let text = section(name);
         for chunk in text.split(".route(").skip(1) {
-            let path = chunk.split('"').nth(1).unwrap().to_owned();
+            // `{*rest}` (a route's catch-all) is `{rest}` in OpenAPI.
+            let path = chunk.split('"').nth(1).unwrap().replace("{*", "{");
             let mut methods = BTreeSet::new();
             for m in ["get", "post", "put", "patch", "delete"] {
                 let needle = format!("{m}(");

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use tessera_core::BotType;
 use tessera_core::markdown::Rendered;
 use tessera_store::{
-    FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,
-    MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
+    FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageEdit, MessageFilter,
+    MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
     StreamRow, UserRow,
 };
 
@@ -57,6 +57,12 @@ pub enum Anchor {
 
 pub use tessera_core::wire::NarrowTerm;
 
+mod flags;
+mod history;
+mod render;
+
+pub use flags::FlagsForNarrow;
+
 /// `GET /messages` parameters.
 #[derive(Debug, Clone)]
 pub struct Fetch {
@@ -67,6 +73,15 @@ pub struct Fetch {
     pub narrow: Vec<NarrowTerm>,
     pub apply_markdown: bool,
     pub client_gravatar: bool,
+}
+
+/// A range of messages (`GET /messages`, `POST /messages/flags/narrow`).
+pub(crate) struct Range {
+    pub rows: Vec<MessageRow>,
+    pub anchor: i64,
+    pub found_anchor: bool,
+    pub found_oldest: bool,
+    pub found_newest: bool,
 }
 
 /// A user as messages show them.
@@ -88,6 +103,9 @@ fn flag_names(flags: i64, has_row: bool) -> Vec<String> {
     }
     if flags & FLAG_STARRED != 0 {
         out.push("starred".into());
+    }
+    if flags & tessera_store::FLAG_COLLAPSED != 0 {
+        out.push("collapsed".into());
     }
     if flags & FLAG_MENTIONED != 0 {
         out.push("mentioned".into());
@@ -405,6 +423,7 @@ impl App {
             sending_client: out.client.clone(),
         };
         let id = self.store().insert_message(&new, &rows).await?;
+        self.claim_uploads(who.user_id.0, id, &content).await;
         let row = MessageRow {
             id,
             realm_id: who.realm_id,
@@ -592,8 +611,8 @@ impl App {
         Ok((filters, history))
     }
 
-    /// `GET /messages`.
-    pub async fn fetch_messages(&self, who: &Principal, f: Fetch) -> Result<Value> {
+    /// The messages of a `GET /messages` range, oldest first, with what the range reached.
+    pub(crate) async fn fetch_range(&self, who: &Principal, f: &Fetch) -> Result<Range> {
         if f.num_before < 0 || f.num_after < 0 {
             return Err(AppError::bad("Invalid num_before or num_after"));
         }
@@ -643,7 +662,24 @@ impl App {
         let found_newest = anchor == LARGER_THAN_MAX_MESSAGE_ID || from.len() as i64 <= f.num_after;
         from.truncate(f.num_after as usize);
         let anchor_row = anchor_row.filter(|_| f.include_anchor);
-        let rows: Vec<MessageRow> = before.into_iter().chain(anchor_row).chain(from).collect();
+        Ok(Range {
+            rows: before.into_iter().chain(anchor_row).chain(from).collect(),
+            anchor,
+            found_anchor,
+            found_oldest,
+            found_newest,
+        })
+    }
+
+    /// `GET /messages`.
+    pub async fn fetch_messages(&self, who: &Principal, f: Fetch) -> Result<Value> {
+        let Range {
+            rows,
+            anchor,
+            found_anchor,
+            found_oldest,
+            found_newest,
+        } = self.fetch_range(who, &f).await?;
         let people = self.people(who.realm_id).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let reactions = self.store().reactions_for(&ids).await?;
@@ -758,35 +794,55 @@ impl App {
             event.insert("stream_id".into(), json!(s.id));
         }
         let mut ids = vec![id];
-        if let Some(new) = content {
-            let new = normalize_content(&new)?;
-            let rendered = self.render_for_realm(&new, &people);
-            self.store()
-                .update_message_content(id, &new, &rendered.html, now)
-                .await?;
+        let new_content = match content {
+            Some(new) => {
+                let new = normalize_content(&new)?;
+                let rendered = self.render_for_realm(&new, &people).html;
+                Some((new, rendered))
+            }
+            None => None,
+        };
+        let new_topic = match topic {
+            Some(t) => {
+                let t = normalize_topic(&t)?;
+                ids = match propagate_mode {
+                    "change_all" => {
+                        self.store()
+                            .topic_message_ids(row.recipient_id, &row.topic, None)
+                            .await?
+                    }
+                    "change_later" => {
+                        self.store()
+                            .topic_message_ids(row.recipient_id, &row.topic, Some(id))
+                            .await?
+                    }
+                    _ => vec![id],
+                };
+                Some(t)
+            }
+            None => None,
+        };
+        self.store()
+            .edit_message(&MessageEdit {
+                message_id: id,
+                user_id: who.user_id.0,
+                now,
+                content: new_content
+                    .as_ref()
+                    .map(|(c, r)| (c.as_str(), r.as_str())),
+                topic: new_topic.as_deref().map(|t| (ids.as_slice(), t)),
+            })
+            .await?;
+        if let Some((new, rendered)) = new_content {
+            self.claim_uploads(who.user_id.0, id, &new).await;
             event.insert("orig_content".into(), json!(row.content));
             event.insert("orig_rendered_content".into(), json!(row.rendered_content));
-            event.insert("content".into(), json!(new));
-            event.insert("rendered_content".into(), json!(rendered.html));
-            event.insert("prev_rendered_content_version".into(), json!(1));
             event.insert("is_me_message".into(), json!(new.starts_with("/me ")));
+            event.insert("content".into(), json!(new));
+            event.insert("rendered_content".into(), json!(rendered));
+            event.insert("prev_rendered_content_version".into(), json!(1));
         }
-        if let Some(t) = topic {
-            let t = normalize_topic(&t)?;
-            ids = match propagate_mode {
-                "change_all" => {
-                    self.store()
-                        .topic_message_ids(row.recipient_id, &row.topic, None)
-                        .await?
-                }
-                "change_later" => {
-                    self.store()
-                        .topic_message_ids(row.recipient_id, &row.topic, Some(id))
-                        .await?
-                }
-                _ => vec![id],
-            };
-            self.store().set_topic(&ids, &t, now).await?;
+        if let Some(t) = new_topic {
             event.insert("propagate_mode".into(), json!(propagate_mode));
             event.insert("orig_subject".into(), json!(row.topic));
             event.insert("subject".into(), json!(t));
@@ -920,32 +976,6 @@ impl App {
                    "emoji_code": reaction.emoji_code, "reaction_type": reaction.reaction_type}),
         ));
         Ok(())
-    }
-
-    /// `POST /messages/flags`: add or remove `read`/`starred` on the caller's messages.
-    pub async fn update_flags(
-        &self,
-        who: &Principal,
-        ids: &[i64],
-        flag: &str,
-        add: bool,
-    ) -> Result<Vec<i64>> {
-        let bit = match flag {
-            "read" => FLAG_READ,
-            "starred" => FLAG_STARRED,
-            other => return Err(AppError::bad(format!("Invalid flag: '{other}'"))),
-        };
-        let changed = self
-            .store()
-            .update_flags(who.user_id.0, ids, bit, add)
-            .await?;
-        self.events().publish(Notice::plain(
-            vec![who.user_id.0],
-            json!({"type": "update_message_flags", "op": if add { "add" } else { "remove" },
-                   "operation": if add { "add" } else { "remove" },
-                   "flag": flag, "messages": changed, "all": false}),
-        ));
-        Ok(changed)
     }
 
     /// `POST /mark_all_as_read`, `/mark_stream_as_read`, `/mark_topic_as_read`: every unread
