@@ -91,10 +91,12 @@ impl DraftInput {
                 )));
             }
         };
-        if let Some(extra) = map
-            .keys()
-            .find(|k| !matches!(k.as_str(), "type" | "to" | "topic" | "content" | "timestamp"))
-        {
+        if let Some(extra) = map.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "type" | "to" | "topic" | "content" | "timestamp"
+            )
+        }) {
             return Err(AppError::bad(format!(
                 "Argument \"{extra}\" at {} is unexpected",
                 at(extra)

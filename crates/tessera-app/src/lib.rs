@@ -31,10 +31,10 @@ mod stream_settings;
 mod streams;
 mod subscription_properties;
 mod typing;
+mod uploads;
 mod user_groups;
 mod user_status;
 mod user_topics;
-mod uploads;
 mod users;
 mod webhooks;
 
@@ -43,8 +43,8 @@ pub use auth::{AuthFailure, Principal};
 pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
-pub use drafts::{Draft, DraftInput};
 pub use devices::{Devices, USE_RECORD_INTERVAL_SECS, describe_user_agent};
+pub use drafts::{Draft, DraftInput};
 pub use error::{AppError, Result};
 pub use events::{EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions};
 pub use key_cache::KeyCache;
@@ -58,17 +58,17 @@ pub use realms::RealmInfo;
 pub use register::RegisterRequest;
 pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
 pub use settings::SettingsRequest;
-pub use subscription_properties::{SubscriptionData, is_hex_color};
 pub use stream_settings::StreamPatch;
 pub use streams::{DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult};
+pub use subscription_properties::{SubscriptionData, is_hex_color};
 pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
     UserRow,
 };
 pub use typing::TypingTo;
-pub use user_status::StatusRequest;
-pub use user_groups::{SYSTEM_GROUPS, UserGroup};
 pub use uploads::{Download, DownloadRefused, TEMPORARY_URL_SECS, Uploaded};
+pub use user_groups::{SYSTEM_GROUPS, UserGroup};
+pub use user_status::StatusRequest;
 pub use users::{OwnProfile, iso_minutes};
 
 use std::sync::Arc;

@@ -138,7 +138,12 @@ impl App {
 
     /// `PATCH /streams/{stream_id}`: Zulip's checks in its order; the changes are stored
     /// together, then announced.
-    pub async fn update_stream(&self, who: &Principal, stream_id: i64, p: StreamPatch) -> Result<()> {
+    pub async fn update_stream(
+        &self,
+        who: &Principal,
+        stream_id: i64,
+        p: StreamPatch,
+    ) -> Result<()> {
         let stream = self.stream_to_administer(who, stream_id).await?;
         let description = match &p.description {
             Some(d) if d.chars().count() as i64 > MAX_STREAM_DESCRIPTION_LENGTH => {
@@ -161,7 +166,11 @@ impl App {
             .history_public_to_subscribers
             .or(p.is_private.map(|b| !b))
             .unwrap_or(stream.history_public_to_subscribers);
-        if (web_public && (!history || private)) || (!private && !history) {
+        // Zulip's three checks: web-public needs public history and a public channel; a
+        // public channel has public history.
+        let web_public_invalid = web_public && (private || !history);
+        let public_without_history = !private && !history;
+        if web_public_invalid || public_without_history {
             return Err(AppError::bad("Invalid parameters"));
         }
         if private && default {
@@ -191,7 +200,11 @@ impl App {
             Some(n) => {
                 let n = check_stream_name(n).map_err(AppError::bad)?;
                 if n.to_lowercase() != stream.name.to_lowercase()
-                    && self.store().stream_by_name(who.realm_id, &n).await?.is_some()
+                    && self
+                        .store()
+                        .stream_by_name(who.realm_id, &n)
+                        .await?
+                        .is_some()
                 {
                     return Err(AppError::bad("Channel name already in use."));
                 }
@@ -243,10 +256,7 @@ impl App {
                 // Those who could not see the private channel learn of it.
                 let before = self.stream_audience(&stream).await?;
                 let after = self.stream_audience(&updated).await?;
-                let gained: Vec<i64> = after
-                    .into_iter()
-                    .filter(|u| !before.contains(u))
-                    .collect();
+                let gained: Vec<i64> = after.into_iter().filter(|u| !before.contains(u)).collect();
                 let object = self.stream_dict(&updated).await?;
                 self.events().publish(Notice::plain(
                     gained.clone(),
@@ -337,7 +347,10 @@ impl App {
                 "'{setting}' must be a system user group."
             )));
         }
-        if matches!(row.name.as_str(), "role:internet" | "role:owners" | "role:nobody") {
+        if matches!(
+            row.name.as_str(),
+            "role:internet" | "role:owners" | "role:nobody"
+        ) {
             return Err(AppError::bad(format!(
                 "'{setting}' setting cannot be set to '{}' group.",
                 row.name

@@ -71,9 +71,7 @@ pub fn highlight_differences(old: &str, new: &str) -> String {
     let mut out = String::with_capacity(new.len() + 64);
     for op in capture_diff_slices(Algorithm::Myers, &a, &b) {
         match op {
-            DiffOp::Equal {
-                new_index, len, ..
-            } => {
+            DiffOp::Equal { new_index, len, .. } => {
                 for t in &b[new_index..new_index + len] {
                     let (Token::Tag(s) | Token::Text(s)) = t;
                     out.push_str(s);

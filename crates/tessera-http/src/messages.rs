@@ -363,9 +363,7 @@ pub async fn post_flags_narrow(
         apply_markdown: true,
         client_gravatar: false,
     };
-    let out = app
-        .update_flags_for_narrow(&who, fetch, &flag, &op)
-        .await?;
+    let out = app.update_flags_for_narrow(&who, fetch, &flag, &op).await?;
     Ok(params.success(json!(out)))
 }
 

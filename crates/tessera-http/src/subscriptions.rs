@@ -35,16 +35,15 @@ pub async fn post_subscription_properties(
             .as_object()
             .ok_or_else(|| ApiError::bad_request(format!("{var} is not a dict")))?;
         let field = |key: &str| {
-            map.get(key).ok_or_else(|| {
-                ApiError::bad_request(format!("{key} key is missing from {var}"))
-            })
+            map.get(key)
+                .ok_or_else(|| ApiError::bad_request(format!("{key} key is missing from {var}")))
         };
         let stream_id = field("stream_id")?.as_i64().ok_or_else(|| {
             ApiError::bad_request(format!("{var}[\"stream_id\"] is not an integer"))
         })?;
-        let property = field("property")?.as_str().ok_or_else(|| {
-            ApiError::bad_request(format!("{var}[\"property\"] is not a string"))
-        })?;
+        let property = field("property")?
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request(format!("{var}[\"property\"] is not a string")))?;
         let value = field("value")?;
         if !(value.is_boolean() || value.is_string()) {
             return Err(ApiError::bad_request(format!(
@@ -98,7 +97,9 @@ pub async fn patch_subscriptions(
                 }
                 let name = map
                     .get("name")
-                    .ok_or_else(|| ApiError::bad_request(format!("name key is missing from add[{i}]")))?
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("name key is missing from add[{i}]"))
+                    })?
                     .as_str()
                     .ok_or_else(|| {
                         ApiError::bad_request(format!("add[{i}][\"name\"] is not a string"))

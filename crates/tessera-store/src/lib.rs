@@ -36,8 +36,9 @@ pub use error::StoreError;
 pub use event_fanout::EVENTS_CHANNEL;
 pub use invalidations::{NOTIFY_CHANNEL, parse_payload};
 pub use messages::{
-    FLAG_COLLAPSED, FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageFilter, MessageQuery,
-    MessageEdit, MessageEditRow, MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
+    FLAG_COLLAPSED, FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageEdit,
+    MessageEditRow, MessageFilter, MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP,
+    RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
 };
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;

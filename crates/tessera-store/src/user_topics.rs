@@ -13,7 +13,8 @@ pub struct UserTopicRow {
 }
 
 impl Store {
-    /// Set a topic's policy for a user (0 removes the row); returns the previous policy.
+    /// Set a topic's policy for a user (0 removes the row; a row keeps the spelling of the
+    /// topic it was created with); returns the previous policy.
     pub async fn set_user_topic(
         &self,
         user_id: i64,
@@ -34,6 +35,11 @@ impl Store {
             .bind(&lower)
             .fetch_optional(&mut *tx)
             .await?;
+            let old = old.map_or(0, |(p,)| p);
+            if old == policy {
+                // Zulip leaves an unchanged row alone (its time and spelling too).
+                return Ok(old);
+            }
             if policy == 0 {
                 sqlx::query(
                     "DELETE FROM user_topics WHERE user_id = $1 AND stream_id = $2 AND topic_lower = $3",
@@ -48,7 +54,7 @@ impl Store {
                     "INSERT INTO user_topics (user_id, stream_id, topic_name, topic_lower, \
                      visibility_policy, last_updated) VALUES ($1, $2, $3, $4, $5, $6) \
                      ON CONFLICT (user_id, stream_id, topic_lower) DO UPDATE SET \
-                     topic_name = $3, visibility_policy = $5, last_updated = $6",
+                     visibility_policy = $5, last_updated = $6",
                 )
                 .bind(user_id)
                 .bind(stream_id)
@@ -60,7 +66,7 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
-            old.map_or(0, |(p,)| p)
+            old
         }))
     }
 

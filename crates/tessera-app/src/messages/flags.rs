@@ -59,7 +59,13 @@ pub struct FlagsForNarrow {
 impl App {
     /// Set or clear a flag on the caller's rows of these messages and announce the ids that
     /// changed (Zulip's `do_update_message_flags`; the event goes out even when none did).
-    async fn change_flags(&self, who: &Principal, ids: &[i64], flag: &str, op: &str) -> Result<Vec<i64>> {
+    async fn change_flags(
+        &self,
+        who: &Principal,
+        ids: &[i64],
+        flag: &str,
+        op: &str,
+    ) -> Result<Vec<i64>> {
         let bit = editable_flag(flag)?;
         let add = flag_op(op)?;
         let changed = self

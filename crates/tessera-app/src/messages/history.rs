@@ -8,7 +8,11 @@ use serde_json::{Map, Value, json};
 impl App {
     /// The message's versions, oldest first.
     pub async fn message_history(&self, who: &Principal, id: i64) -> Result<Vec<Value>> {
-        if self.realm_setting(who.realm_id, "allow_edit_history").await? == Some(json!(false)) {
+        if self
+            .realm_setting(who.realm_id, "allow_edit_history")
+            .await?
+            == Some(json!(false))
+        {
             return Err(AppError::bad(
                 "Message edit history is disabled in this organization",
             ));
@@ -30,8 +34,7 @@ impl App {
                 snap.insert("prev_topic".into(), json!(prev));
                 topic = prev.clone();
             }
-            if let (Some(prev), Some(prev_rendered)) = (&e.prev_content, &e.prev_rendered_content)
-            {
+            if let (Some(prev), Some(prev_rendered)) = (&e.prev_content, &e.prev_rendered_content) {
                 snap.insert("prev_content".into(), json!(prev));
                 snap.insert("prev_rendered_content".into(), json!(prev_rendered));
                 snap.insert(

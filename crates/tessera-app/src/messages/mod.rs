@@ -10,8 +10,8 @@ use tessera_core::BotType;
 use tessera_core::markdown::Rendered;
 use tessera_store::{
     FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageEdit, MessageFilter,
-    MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
-    StreamRow, UserRow,
+    MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM,
+    ReactionRow, StreamRow, UserRow,
 };
 
 /// Zulip's `MAX_MESSAGE_LENGTH`.
@@ -827,9 +827,7 @@ impl App {
                 message_id: id,
                 user_id: who.user_id.0,
                 now,
-                content: new_content
-                    .as_ref()
-                    .map(|(c, r)| (c.as_str(), r.as_str())),
+                content: new_content.as_ref().map(|(c, r)| (c.as_str(), r.as_str())),
                 topic: new_topic.as_deref().map(|t| (ids.as_slice(), t)),
             })
             .await?;

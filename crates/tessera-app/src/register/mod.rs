@@ -173,10 +173,7 @@ impl App {
             );
         }
         if want("drafts") {
-            state.insert(
-                "drafts".into(),
-                json!(self.drafts_state(ctx.me.id).await?),
-            );
+            state.insert("drafts".into(), json!(self.drafts_state(ctx.me.id).await?));
         }
         if want("onboarding_steps") {
             state.insert("onboarding_steps".into(), json!([]));
@@ -191,7 +188,8 @@ impl App {
             state.insert("scheduled_messages".into(), json!([]));
         }
         // Zulip sends the legacy list only to clients that do not ask for `user_topic`.
-        if want("muted_topics") && (req.event_types.is_none() || !want("user_topic")) {
+        let all_types = req.fetch_event_types.is_none() && req.event_types.is_none();
+        if want("muted_topics") && (all_types || !want("user_topic")) {
             state.insert(
                 "muted_topics".into(),
                 json!(self.muted_topics_state(ctx.me.id).await?),
