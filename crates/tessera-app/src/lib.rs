@@ -69,6 +69,7 @@ pub use typing::TypingTo;
 pub use uploads::{Download, DownloadRefused, TEMPORARY_URL_SECS, Uploaded};
 pub use user_groups::{SYSTEM_GROUPS, UserGroup};
 pub use user_status::StatusRequest;
+pub use user_topics::ChannelRef;
 pub use users::{OwnProfile, iso_minutes};
 
 use std::sync::Arc;

@@ -230,6 +230,27 @@ impl App {
         Ok(self.store().subscriber_ids(stream.id).await?)
     }
 
+    /// `GET /users/{user_id}/subscriptions/{stream_id}`: whether a user of the organization
+    /// is subscribed to a channel the caller can see (administrators: any).
+    pub async fn subscription_status(
+        &self,
+        who: &Principal,
+        user_id: i64,
+        stream_id: i64,
+    ) -> Result<bool> {
+        let target = self
+            .store()
+            .user_by_id(user_id)
+            .await?
+            .filter(|u| u.realm_id == who.realm_id)
+            .ok_or_else(|| AppError::bad("No such user"))?;
+        if !target.is_active {
+            return Err(AppError::bad("User is deactivated"));
+        }
+        let stream = self.channel_for(who, stream_id, true).await?;
+        Ok(self.store().is_subscribed(target.id, stream.id).await?)
+    }
+
     /// `GET /users/me/{stream_id}/topics`: the channel's topics, newest first (channel
     /// history is shared with subscribers, as Zulip's default `history_public_to_subscribers`).
     pub async fn channel_topics(

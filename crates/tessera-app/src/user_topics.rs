@@ -95,3 +95,51 @@ impl App {
         Ok(out)
     }
 }
+
+/// The channel of the legacy `PATCH /users/me/subscriptions/muted_topics`: by name or id.
+#[derive(Debug, Clone)]
+pub enum ChannelRef {
+    Name(String),
+    Id(i64),
+}
+
+impl App {
+    /// `PATCH /users/me/subscriptions/muted_topics` (Zulip's legacy `update_muted_topic`,
+    /// which the 0.9.1 client's `mute_topic` calls): `op` `add` mutes, `remove` unmutes.
+    pub async fn legacy_mute_topic(
+        &self,
+        who: &Principal,
+        channel: ChannelRef,
+        topic: &str,
+        mute: bool,
+    ) -> Result<()> {
+        let stream = match channel {
+            ChannelRef::Id(id) => self.channel_for(who, id, false).await?,
+            ChannelRef::Name(name) => {
+                let s = self
+                    .store()
+                    .stream_by_name(who.realm_id, name.trim())
+                    .await?
+                    .filter(|s| !s.deactivated)
+                    .ok_or_else(|| AppError::bad(format!("Invalid channel name '{}'", name.trim())))?;
+                self.channel_for(who, s.id, false).await?
+            }
+        };
+        let muted = self
+            .store()
+            .user_topics_of(who.user_id.0)
+            .await?
+            .iter()
+            .any(|t| {
+                t.stream_id == stream.id
+                    && t.visibility_policy == MUTED
+                    && t.topic_name.to_lowercase() == topic.to_lowercase()
+            });
+        match (mute, muted) {
+            (true, true) => Err(AppError::bad("Topic already muted")),
+            (false, false) => Err(AppError::bad("Topic is not muted")),
+            (true, false) => self.set_topic_visibility(who, stream.id, topic, MUTED).await,
+            (false, true) => self.set_topic_visibility(who, stream.id, topic, INHERIT).await,
+        }
+    }
+}

@@ -230,6 +230,14 @@ fn shared_routes() -> Router<App> {
             post(user_topics::post_user_topics).fallback(only(&["POST"])),
         )
         .route(
+            "/users/me/subscriptions/muted_topics",
+            patch(user_topics::patch_muted_topics).fallback(only(&["PATCH"])),
+        )
+        .route(
+            "/users/{user_id}/subscriptions/{stream_id}",
+            get(subscriptions::get_subscription_status).fallback(only(&["GET"])),
+        )
+        .route(
             "/users/me/subscriptions/properties",
             post(subscriptions::post_subscription_properties).fallback(only(&["POST"])),
         )

@@ -1,8 +1,10 @@
-//! `/users/me/subscriptions/properties` and `PATCH /users/me/subscriptions`.
+//! `/users/me/subscriptions/properties`, `PATCH /users/me/subscriptions` and
+//! `/users/{user_id}/subscriptions/{stream_id}`.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
+use axum::extract::Path;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -171,4 +173,18 @@ pub async fn patch_subscriptions(
         data["unauthorized"] = json!(unauthorized);
     }
     Ok(params.success(data))
+}
+
+/// GET /api/v1/users/{user_id}/subscriptions/{stream_id} (also /json) — whether a user is
+/// subscribed to a channel (`is_subscribed`).
+pub async fn get_subscription_status(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path((user_id, stream_id)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Response> {
+    let user_id = crate::users::path_id(&user_id)?;
+    let stream_id = crate::users::path_id(&stream_id)?;
+    let subscribed = app.subscription_status(&who, user_id, stream_id).await?;
+    Ok(params.success(json!({ "is_subscribed": subscribed })))
 }
