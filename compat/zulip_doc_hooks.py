@@ -16,6 +16,11 @@ tessera), each with the Zulip source that shows the real behaviour:
 3. GET /users/me for a bot: zerver/views/users.py get_profile_backend returns format_user_row
    for the caller, which adds bot_type and bot_owner_id for bots (zerver/lib/users.py
    format_user_row); the document's response omits them.
+4. GET /user_uploads/{realm_id_str}/{filename} (a temporary URL): zerver/views/upload.py
+   serve_file answers an unknown file with HttpResponseNotFound("<p>File not found.</p>")
+   and a file the caller may not read with HttpResponseForbidden("<p>You are not authorized
+   to view this file.</p>") before it looks at url_only, so those answers are HTML; the
+   document lists only JSON.
 """
 
 import schemathesis
@@ -80,3 +85,9 @@ def before_load_schema(context, raw_schema):
             if "properties" in part:
                 part["properties"].setdefault("bot_type", {"type": "integer", "nullable": True})
                 part["properties"].setdefault("bot_owner_id", {"type": "integer", "nullable": True})
+    uploads = raw_schema.get("paths", {}).get("/user_uploads/{realm_id_str}/{filename}", {}).get("get")
+    if uploads:
+        html = {"text/html": {"schema": {"type": "string"}}}
+        for status in ("403", "404"):
+            resp = uploads["responses"].setdefault(status, {"description": "serve_file's HTML answer"})
+            resp.setdefault("content", {}).update(html)

@@ -4,7 +4,7 @@
 //! those who can see the channel.
 
 use crate::streams::{MAX_STREAM_DESCRIPTION_LENGTH, check_stream_name};
-use crate::{App, AppError, Notice, Principal, Result};
+use crate::{App, AppError, Destination, Notice, Outgoing, Principal, Result};
 use serde_json::{Value, json};
 use tessera_core::Role;
 use tessera_store::{StoreError, StreamChange, StreamRow};
@@ -51,7 +51,65 @@ fn retention(value: &Value) -> Result<Retention> {
     }
 }
 
+/// The topic of Notification Bot's messages about a channel (Zulip's
+/// `STREAM_EVENTS_NOTIFICATION_TOPIC_NAME`).
+pub const CHANNEL_EVENTS_TOPIC: &str = "channel events";
+
+/// Zulip's names of a channel's access (for the permission-change message).
+fn access_name(private: bool, history: bool) -> &'static str {
+    match (private, history) {
+        (false, true) => "Public",
+        (false, false) => "Public, protected history",
+        (true, true) => "Private, shared history",
+        (true, false) => "Private, protected history",
+    }
+}
+
+/// Zulip's names of the posting policies.
+fn post_policy_name(policy: i64) -> &'static str {
+    match policy {
+        2 => "Only organization administrators can post",
+        3 => "Only organization full members can post",
+        4 => "Only organization administrators and moderators can post",
+        _ => "All channel members can post",
+    }
+}
+
+fn retention_name(days: i64) -> String {
+    if days < 0 {
+        "Forever".into()
+    } else {
+        format!("{days} days")
+    }
+}
+
 impl App {
+    /// Notification Bot's message in the channel's `channel events` topic, as Zulip posts
+    /// after a channel change (the acting user as a silent mention).
+    async fn post_channel_event(&self, stream: &StreamRow, content: String) -> Result<()> {
+        let bot = self
+            .system_bot(stream.realm_id, "notification-bot", "Notification Bot")
+            .await?;
+        let principal = self.principal_of(&bot).await?;
+        self.send_message(
+            &principal,
+            Outgoing {
+                to: Destination::Stream {
+                    name: None,
+                    id: Some(stream.id),
+                },
+                topic: Some(CHANNEL_EVENTS_TOPIC.into()),
+                content,
+                client: "Internal".into(),
+                read_by_sender: true,
+                local_id: None,
+                sender_queue_id: None,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Zulip's `access_stream_for_delete_or_update`.
     async fn stream_to_administer(&self, who: &Principal, stream_id: i64) -> Result<StreamRow> {
         let stream = self
@@ -145,6 +203,8 @@ impl App {
         p: StreamPatch,
     ) -> Result<()> {
         let stream = self.stream_to_administer(who, stream_id).await?;
+        let me = self.user_row(who.user_id.0).await?;
+        let actor = format!("@_**{}|{}**", me.full_name, me.id);
         let description = match &p.description {
             Some(d) if d.chars().count() as i64 > MAX_STREAM_DESCRIPTION_LENGTH => {
                 return Err(AppError::bad(format!(
@@ -280,6 +340,15 @@ impl App {
                 ],
             )
             .await?;
+            self.post_channel_event(
+                &updated,
+                format!(
+                    "{actor} changed the [access permissions](/help/channel-permissions) for this channel from **{}** to **{}**.",
+                    access_name(stream.invite_only, stream.history_public_to_subscribers),
+                    access_name(private, history)
+                ),
+            )
+            .await?;
         }
         if let Some(d) = p.is_default_stream
             && d != stream.is_default
@@ -289,6 +358,31 @@ impl App {
         if let Some(r) = &change.message_retention_days {
             self.announce_stream_update(&updated, name, "message_retention_days", json!(r), &[])
                 .await?;
+            let realm_days = self
+                .realm_setting(who.realm_id, "message_retention_days")
+                .await?
+                .and_then(|v| v.as_i64())
+                .unwrap_or(-1);
+            let old_days = stream.message_retention_days.unwrap_or(realm_days);
+            let new_days = r.unwrap_or(realm_days);
+            let summary = if new_days < 0 {
+                "Messages in this channel will now be retained forever.".to_owned()
+            } else {
+                format!(
+                    "Messages in this channel will now be automatically deleted {new_days} days after they are sent."
+                )
+            };
+            self.post_channel_event(
+                &updated,
+                format!(
+                    "{actor} has changed the [message retention period](/help/message-retention-policy) for this channel:\n\
+                     * **Old retention period**: {}\n\
+                     * **New retention period**: {}\n\n{summary}",
+                    retention_name(old_days),
+                    retention_name(new_days)
+                ),
+            )
+            .await?;
         }
         if let Some(d) = &description {
             let rendered = self.channel_object(&updated, 0).rendered_description;
@@ -300,10 +394,33 @@ impl App {
                 &[("rendered_description", json!(rendered))],
             )
             .await?;
+            let shown = |d: &str| {
+                if d.is_empty() {
+                    "*No description.*".to_owned()
+                } else {
+                    format!("```` quote\n{d}\n````")
+                }
+            };
+            self.post_channel_event(
+                &updated,
+                format!(
+                    "{actor} changed the description for this channel.\n\n\
+                     * **Old description:**\n{}\n\
+                     * **New description:**\n{}",
+                    shown(&stream.description),
+                    shown(d)
+                ),
+            )
+            .await?;
         }
         if let Some(n) = &new_name {
             self.announce_stream_update(&updated, name, "name", json!(n), &[])
                 .await?;
+            self.post_channel_event(
+                &updated,
+                format!("{actor} renamed channel **{}** to **{n}**.", stream.name),
+            )
+            .await?;
         }
         if let Some(policy) = post_policy {
             let name = updated.name.as_str();
@@ -315,6 +432,17 @@ impl App {
                 "is_announcement_only",
                 json!(policy == 2),
                 &[],
+            )
+            .await?;
+            self.post_channel_event(
+                &updated,
+                format!(
+                    "{actor} changed the [posting permissions](/help/channel-posting-policy) for this channel:\n\n\
+                     * **Old permissions**: {}.\n\
+                     * **New permissions**: {}.\n",
+                    post_policy_name(stream.stream_post_policy),
+                    post_policy_name(policy)
+                ),
             )
             .await?;
         }

@@ -311,6 +311,17 @@ impl App {
             }
             (None, None) => return Err(AppError::bad("Missing channel")),
         };
+        if stream.deactivated {
+            return Err(AppError::bad(format!(
+                "Not authorized to send to channel '{}'",
+                stream.name
+            )));
+        }
+        // tessera's own bots (Notification Bot's channel events) post anywhere, as Zulip's
+        // internal sends do.
+        if who.is_bot() && self.is_system_bot(&self.user_row(who.user_id.0).await?) {
+            return Ok(stream);
+        }
         if stream.invite_only && !self.store().is_subscribed(who.user_id.0, stream.id).await? {
             // A bot may post where its owner is subscribed.
             let owner_ok = match self.user_row(who.user_id.0).await?.bot_owner_id {
@@ -323,12 +334,6 @@ impl App {
                     stream.name
                 )));
             }
-        }
-        if stream.deactivated {
-            return Err(AppError::bad(format!(
-                "Not authorized to send to channel '{}'",
-                stream.name
-            )));
         }
         self.check_stream_post_policy(who, &stream).await?;
         Ok(stream)

@@ -121,7 +121,9 @@ impl App {
                     .stream_by_name(who.realm_id, name.trim())
                     .await?
                     .filter(|s| !s.deactivated)
-                    .ok_or_else(|| AppError::bad(format!("Invalid channel name '{}'", name.trim())))?;
+                    .ok_or_else(|| {
+                        AppError::bad(format!("Invalid channel name '{}'", name.trim()))
+                    })?;
                 self.channel_for(who, s.id, false).await?
             }
         };
@@ -138,8 +140,14 @@ impl App {
         match (mute, muted) {
             (true, true) => Err(AppError::bad("Topic already muted")),
             (false, false) => Err(AppError::bad("Topic is not muted")),
-            (true, false) => self.set_topic_visibility(who, stream.id, topic, MUTED).await,
-            (false, true) => self.set_topic_visibility(who, stream.id, topic, INHERIT).await,
+            (true, false) => {
+                self.set_topic_visibility(who, stream.id, topic, MUTED)
+                    .await
+            }
+            (false, true) => {
+                self.set_topic_visibility(who, stream.id, topic, INHERIT)
+                    .await
+            }
         }
     }
 }

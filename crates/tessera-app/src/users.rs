@@ -160,7 +160,10 @@ impl App {
     /// Whether `user` is one of the server's own bots (Welcome Bot), which Zulip lists in
     /// `cross_realm_bots` with `is_system_bot`, not among the organization's users.
     pub fn is_system_bot(&self, user: &UserRow) -> bool {
-        user.is_bot && user.bot_owner_id.is_none() && user.email.starts_with("welcome-bot@")
+        user.is_bot
+            && user.bot_owner_id.is_none()
+            && (user.email.starts_with("welcome-bot@")
+                || user.email.starts_with("notification-bot@"))
     }
 
     /// A bot as `realm_bots` and `realm_bot` events carry it — never with its key (D2).

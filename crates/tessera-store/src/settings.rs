@@ -69,8 +69,11 @@ impl Store {
         let is_pg = self.is_pg();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let (realm_id, digest): (i64, Vec<u8>) =
-                sqlx::query_as("SELECT realm_id, api_key_digest FROM users WHERE id = $1")
+            // A no-op write first: SQLite then holds the write lock from the start (a read
+            // lock upgraded later fails under contention); PostgreSQL locks the row.
+            let (realm_id, digest): (i64, Vec<u8>) = sqlx::query_as(
+                "UPDATE users SET realm_id = realm_id WHERE id = $1 RETURNING realm_id, api_key_digest",
+            )
                     .bind(user_id)
                     .fetch_optional(&mut *tx)
                     .await?

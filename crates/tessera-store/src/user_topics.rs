@@ -26,9 +26,12 @@ impl Store {
         let lower = topic.to_lowercase();
         Ok(with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // A write first (a no-op update), so that SQLite takes the write lock at the start
+            // of the transaction instead of failing to upgrade a read lock under contention.
             let old: Option<(i64,)> = sqlx::query_as(
-                "SELECT visibility_policy FROM user_topics \
-                 WHERE user_id = $1 AND stream_id = $2 AND topic_lower = $3",
+                "UPDATE user_topics SET last_updated = last_updated \
+                 WHERE user_id = $1 AND stream_id = $2 AND topic_lower = $3 \
+                 RETURNING visibility_policy",
             )
             .bind(user_id)
             .bind(stream_id)

@@ -1011,8 +1011,20 @@ impl App {
 
     /// The realm's Welcome Bot (created on first use).
     async fn welcome_bot(&self, realm_id: i64) -> Result<UserRow> {
+        self.system_bot(realm_id, "welcome-bot", "Welcome Bot")
+            .await
+    }
+
+    /// A bot tessera itself speaks as (`welcome-bot@…`, `notification-bot@…`), created on
+    /// first use without an owner.
+    pub(crate) async fn system_bot(
+        &self,
+        realm_id: i64,
+        local_part: &str,
+        full_name: &str,
+    ) -> Result<UserRow> {
         let realm = self.realm_by_id(realm_id).await?;
-        let email = format!("welcome-bot@{}", self.bot_domain(&realm.string_id));
+        let email = format!("{local_part}@{}", self.bot_domain(&realm.string_id));
         if let Some(u) = self.store().user_by_email(realm_id, &email).await? {
             return Ok(u);
         }
@@ -1020,7 +1032,7 @@ impl App {
         let (mut new, _key) = self.new_user_row(
             realm_id,
             &email,
-            "Welcome Bot".into(),
+            full_name.into(),
             tessera_core::Role::Member,
             None,
         );

@@ -76,6 +76,55 @@ both!(administrators_change_channels, |t: TestApp| async move {
         ]
     );
     assert_eq!(events[1]["value"], "Projects 2");
+    // Notification Bot tells the channel, in Zulip's words and order.
+    let narrow = format!(
+        r#"[{{"operator": "channel", "operand": {id}}}, {{"operator": "topic", "operand": "channel events"}}]"#
+    );
+    let r = t
+        .request(
+            Method::GET,
+            "/api/v1/messages",
+            Some(member),
+            &[
+                ("anchor", "oldest"),
+                ("num_before", "0"),
+                ("num_after", "10"),
+                ("narrow", &narrow),
+                ("apply_markdown", "false"),
+            ],
+            &[],
+        )
+        .await;
+    let notes: Vec<(String, String)> = r.ok()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["sender_full_name"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let owner = "@_**Olive Owner|1**";
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes.iter().all(|(sender, _)| sender == "Notification Bot"));
+    assert_eq!(
+        notes[0].1,
+        format!(
+            "{owner} changed the description for this channel.\n\n* **Old description:**\n*No description.*\n* **New description:**\n```` quote\nAll **our** work\n````"
+        )
+    );
+    assert_eq!(
+        notes[1].1,
+        format!("{owner} renamed channel **projects** to **Projects 2**.")
+    );
+    assert_eq!(
+        notes[2].1,
+        format!(
+            "{owner} changed the [posting permissions](/help/channel-posting-policy) for this channel:\n\n* **Old permissions**: All channel members can post.\n* **New permissions**: Only organization administrators can post."
+        )
+    );
     assert_eq!(
         events[0]["rendered_description"],
         "<p>All <strong>our</strong> work</p>"
