@@ -110,14 +110,16 @@ pub fn iso_minutes(micros: i64) -> String {
     )
 }
 
+/// Zulip's Gravatar URL for an email (identicon default), with the avatar version.
+pub(crate) fn gravatar_url(email: &str, version: i64) -> String {
+    let hash = hex::encode(md5::compute(email.to_lowercase().as_bytes()).0);
+    format!("https://secure.gravatar.com/avatar/{hash}?d=identicon&version={version}")
+}
+
 impl App {
     /// The avatar URL of a user without an uploaded avatar (Zulip's Gravatar default).
     pub fn avatar_url(&self, user: &UserRow) -> String {
-        let hash = hex::encode(md5::compute(user.email.to_lowercase().as_bytes()).0);
-        format!(
-            "https://secure.gravatar.com/avatar/{hash}?d=identicon&version={}",
-            user.avatar_version
-        )
+        gravatar_url(&user.email, user.avatar_version)
     }
 
     /// The realm icon URL (Zulip's Gravatar identicon of the realm's string id).

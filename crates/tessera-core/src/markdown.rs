@@ -120,6 +120,17 @@ fn restore(text: &str, mentions: &[Mention]) -> String {
     out
 }
 
+/// The people a message's mentions name, `(name, id)`, wildcards left out: what a renderer's
+/// resolver will be asked about.
+pub fn mention_targets(content: &str) -> Vec<(String, Option<i64>)> {
+    extract_mentions(content)
+        .1
+        .into_iter()
+        .filter(|m| !WILDCARDS.contains(&m.name.as_str()))
+        .map(|m| (m.name, m.id))
+        .collect()
+}
+
 /// Finds an active user by full name (and id, when the mention gives one):
 /// `(user_id, full_name)`.
 pub type MentionResolver<'a> = dyn Fn(&str, Option<i64>) -> Option<(i64, String)> + 'a;

@@ -7,7 +7,6 @@ use crate::{App, AppError, Result};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use tessera_core::BotType;
-use tessera_core::markdown::Rendered;
 use tessera_store::{
     FLAG_MENTIONED, FLAG_READ, FLAG_STARRED, FLAG_WILDCARD_MENTIONED, MessageEdit, MessageFilter,
     MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP, RECIPIENT_PERSONAL, RECIPIENT_STREAM,
@@ -59,7 +58,10 @@ pub use tessera_core::wire::NarrowTerm;
 
 mod flags;
 mod history;
+mod people;
 mod render;
+
+use people::People;
 
 pub use flags::FlagsForNarrow;
 
@@ -84,14 +86,6 @@ pub(crate) struct Range {
     pub found_newest: bool,
 }
 
-/// A user as messages show them.
-#[derive(Debug, Clone)]
-struct Person {
-    id: i64,
-    email: String,
-    full_name: String,
-    avatar_url: String,
-}
 
 fn flag_names(flags: i64, has_row: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -163,66 +157,38 @@ fn normalize_topic(topic: &str) -> Result<String> {
 }
 
 impl App {
-    async fn people(&self, realm_id: i64) -> Result<HashMap<i64, (Person, UserRow)>> {
-        Ok(self
-            .store()
-            .users_in_realm(realm_id)
-            .await?
-            .into_iter()
-            .map(|u| {
-                (
-                    u.id,
-                    (
-                        Person {
-                            id: u.id,
-                            email: u.email.clone(),
-                            full_name: u.full_name.clone(),
-                            avatar_url: self.avatar_url(&u),
-                        },
-                        u,
-                    ),
-                )
-            })
-            .collect())
-    }
-
-    fn render_for_realm(
-        &self,
-        content: &str,
-        people: &HashMap<i64, (Person, UserRow)>,
-    ) -> Rendered {
-        tessera_core::markdown::render(content, &|name, id| {
-            people
-                .values()
-                .filter(|(_, u)| u.is_active)
-                .find(|(p, _)| match id {
-                    Some(id) => p.id == id,
-                    None => p.full_name.eq_ignore_ascii_case(name),
-                })
-                .map(|(p, _)| (p.id, p.full_name.clone()))
-        })
-    }
-
     /// Zulip's message object for a reader.
     async fn message_dict(
         &self,
         row: &MessageRow,
-        people: &HashMap<i64, (Person, UserRow)>,
+        people: &mut People,
         streams: &mut HashMap<i64, Option<StreamRow>>,
         reactions: &[ReactionRow],
         apply_markdown: bool,
         realm_str: &str,
     ) -> Result<Value> {
-        let unknown = Person {
-            id: row.sender_id,
-            email: format!("user{}@unknown", row.sender_id),
-            full_name: "Unknown user".into(),
-            avatar_url: String::new(),
+        let members = if row.recipient_type == RECIPIENT_STREAM {
+            Vec::new()
+        } else {
+            self.store().dm_group_members(row.recipient_id).await?
         };
-        let sender = people
-            .get(&row.sender_id)
-            .map(|(p, _)| p)
-            .unwrap_or(&unknown);
+        let reactions: Vec<&ReactionRow> =
+            reactions.iter().filter(|r| r.message_id == row.id).collect();
+        self.load_people(
+            people,
+            std::iter::once(row.sender_id)
+                .chain(members.iter().copied())
+                .chain(reactions.iter().map(|r| r.user_id)),
+        )
+        .await?;
+        let (sender_email, sender_name, sender_avatar) = match people.get(row.sender_id) {
+            Some(p) => (p.email.clone(), p.full_name.clone(), self.person_avatar_url(p)),
+            None => (
+                format!("user{}@unknown", row.sender_id),
+                "Unknown user".to_owned(),
+                String::new(),
+            ),
+        };
         let (display_recipient, kind, stream_id) = if row.recipient_type == RECIPIENT_STREAM {
             if let std::collections::hash_map::Entry::Vacant(slot) = streams.entry(row.recipient_id)
             {
@@ -235,15 +201,10 @@ impl App {
                 .unwrap_or_default();
             (json!(name), "stream", Some(row.recipient_id))
         } else {
-            let mut members: Vec<&Person> = self
-                .store()
-                .dm_group_members(row.recipient_id)
-                .await?
-                .iter()
-                .filter_map(|id| people.get(id).map(|(p, _)| p))
-                .collect();
-            members.sort_by(|a, b| a.email.cmp(&b.email));
-            let list: Vec<Value> = members
+            let mut shown: Vec<&tessera_store::PersonRow> =
+                members.iter().filter_map(|id| people.get(*id)).collect();
+            shown.sort_by(|a, b| a.email.cmp(&b.email));
+            let list: Vec<Value> = shown
                 .iter()
                 .map(|p| json!({"id": p.id, "email": p.email, "full_name": p.full_name, "is_mirror_dummy": false}))
                 .collect();
@@ -251,11 +212,10 @@ impl App {
         };
         let reactions: Vec<Value> = reactions
             .iter()
-            .filter(|r| r.message_id == row.id)
             .map(|r| {
                 let (email, full_name) = people
-                    .get(&r.user_id)
-                    .map(|(p, _)| (p.email.clone(), p.full_name.clone()))
+                    .get(r.user_id)
+                    .map(|p| (p.email.clone(), p.full_name.clone()))
                     .unwrap_or_default();
                 json!({
                     "emoji_name": r.emoji_name, "emoji_code": r.emoji_code,
@@ -292,15 +252,15 @@ impl App {
         );
         m.insert("reactions".into(), json!(reactions));
         m.insert("submessages".into(), json!([]));
-        m.insert("sender_full_name".into(), json!(sender.full_name));
-        m.insert("sender_email".into(), json!(sender.email));
+        m.insert("sender_full_name".into(), json!(sender_name));
+        m.insert("sender_email".into(), json!(sender_email));
         m.insert("sender_realm_str".into(), json!(realm_str));
         m.insert("display_recipient".into(), display_recipient);
         m.insert("type".into(), json!(kind));
         if let Some(id) = stream_id {
             m.insert("stream_id".into(), json!(id));
         }
-        m.insert("avatar_url".into(), json!(sender.avatar_url));
+        m.insert("avatar_url".into(), json!(sender_avatar));
         m.insert(
             "content_type".into(),
             json!(if apply_markdown {
@@ -315,12 +275,13 @@ impl App {
     /// `POST /messages`: returns the new message id.
     pub async fn send_message(&self, who: &Principal, out: Outgoing) -> Result<i64> {
         let content = normalize_content(&out.content)?;
-        let people = self.people(who.realm_id).await?;
+        let mut people = People::new(who.realm_id);
+        self.load_people(&mut people, [who.user_id.0]).await?;
         let sender = people
-            .get(&who.user_id.0)
-            .map(|(_, u)| u.clone())
+            .get(who.user_id.0)
+            .cloned()
             .ok_or_else(|| AppError::Internal("sender not in realm".into()))?;
-        let rendered = self.render_for_realm(&content, &people);
+        let rendered = self.render_in_realm(&mut people, &content).await?;
         let now = self.now();
         let (recipient_type, recipient_id, topic, receivers, stream) = match &out.to {
             Destination::Stream { name, id } => {
@@ -341,20 +302,17 @@ impl App {
                     Destination::DirectEmails(emails) => {
                         for e in emails {
                             let e = e.trim();
-                            let found = people
-                                .values()
-                                .find(|(p, u)| {
-                                    p.email.eq_ignore_ascii_case(e)
-                                        || u.delivery_email.eq_ignore_ascii_case(e)
-                                })
-                                .map(|(p, _)| p.id)
+                            let found = self
+                                .person_id_by_email(&mut people, e)
+                                .await?
                                 .ok_or_else(|| AppError::bad(format!("Invalid email '{e}'")))?;
                             ids.push(found);
                         }
                     }
                     Destination::DirectIds(list) => {
+                        self.load_people(&mut people, list.iter().copied()).await?;
                         for id in list {
-                            if !people.contains_key(id) {
+                            if people.get(*id).is_none() {
                                 return Err(AppError::bad(format!("Invalid user ID {id}")));
                             }
                             ids.push(*id);
@@ -370,7 +328,7 @@ impl App {
                 ids.dedup();
                 if ids
                     .iter()
-                    .any(|id| people.get(id).is_some_and(|(_, u)| !u.is_active))
+                    .any(|id| people.get(*id).is_some_and(|p| !p.is_active))
                 {
                     return Err(AppError::bad(
                         "You do not have permission to access some of the recipients.",
@@ -444,7 +402,7 @@ impl App {
             streams.insert(s.id, Some(s.clone()));
         }
         let message = self
-            .message_dict(&row, &people, &mut streams, &[], true, &who.realm_string_id)
+            .message_dict(&row, &mut people, &mut streams, &[], true, &who.realm_string_id)
             .await?;
         self.events()
             .publish(Notice::Message(Box::new(MessageNotice {
@@ -458,26 +416,23 @@ impl App {
                 realm_id: who.realm_id,
             })));
         // Outgoing-webhook bots: @-mentioned in a channel, or in the conversation of a DM.
-        let triggered: Vec<(UserRow, &'static str)> = people
-            .values()
-            .filter(|(_, u)| {
-                u.is_active
-                    && u.bot_type == Some(BotType::OutgoingWebhook.as_i64())
-                    && u.id != who.user_id.0
-            })
-            .filter_map(|(_, u)| {
-                if recipient_type == RECIPIENT_STREAM {
-                    rendered
-                        .mentioned_user_ids
-                        .contains(&u.id)
-                        .then(|| (u.clone(), "mention"))
-                } else {
-                    receivers
-                        .contains(&u.id)
-                        .then(|| (u.clone(), "direct_message"))
-                }
-            })
-            .collect();
+        // (Mentioned people and a direct message's members are loaded already.)
+        let (candidates, trigger) = if recipient_type == RECIPIENT_STREAM {
+            (&rendered.mentioned_user_ids, "mention")
+        } else {
+            (&receivers, "direct_message")
+        };
+        let mut triggered: Vec<(UserRow, &'static str)> = Vec::new();
+        for id in candidates {
+            let is_bot = people.get(*id).is_some_and(|p| {
+                p.is_active
+                    && p.bot_type == Some(BotType::OutgoingWebhook.as_i64())
+                    && p.id != who.user_id.0
+            });
+            if is_bot {
+                triggered.push((self.user_row(*id).await?, trigger));
+            }
+        }
         if !triggered.is_empty() && who.bot_type != Some(BotType::OutgoingWebhook) {
             let mut raw = message;
             if let Some(map) = raw.as_object_mut() {
@@ -492,6 +447,27 @@ impl App {
         Ok(id)
     }
 
+    /// A narrow's user operand: an id (as a number or text) or an email of the realm.
+    async fn narrow_user(&self, realm_id: i64, operand: &Value) -> Result<Option<i64>> {
+        let id = match operand {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => return Ok(None),
+        };
+        if let Some(id) = id {
+            let found = self.store().people_by_ids(realm_id, &[id]).await?;
+            return Ok(found.first().map(|p| p.id));
+        }
+        let Value::String(email) = operand else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .person_by_email(realm_id, email.trim())
+            .await?
+            .map(|p| p.id))
+    }
+
     /// Turn narrow terms into store filters (and the public channel whose history the reader
     /// may see).
     async fn narrow_filters(
@@ -499,27 +475,6 @@ impl App {
         who: &Principal,
         narrow: &[NarrowTerm],
     ) -> Result<(Vec<MessageFilter>, Option<i64>)> {
-        let people = self.people(who.realm_id).await?;
-        let user_by = |operand: &Value| -> Option<i64> {
-            match operand {
-                Value::Number(n) => n.as_i64().filter(|id| people.contains_key(id)),
-                Value::String(s) => s
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|id| people.contains_key(id))
-                    .or_else(|| {
-                        people
-                            .values()
-                            .find(|(p, u)| {
-                                p.email.eq_ignore_ascii_case(s.trim())
-                                    || u.delivery_email.eq_ignore_ascii_case(s.trim())
-                            })
-                            .map(|(p, _)| p.id)
-                    }),
-                _ => None,
-            }
-        };
         let mut filters = Vec::new();
         let mut history = None;
         for term in narrow {
@@ -556,7 +511,7 @@ impl App {
                     });
                 }
                 "topic" | "subject" => filters.push(MessageFilter::Topic(text.trim().to_owned())),
-                "sender" => match user_by(&term.operand) {
+                "sender" => match self.narrow_user(who.realm_id, &term.operand).await? {
                     Some(id) => filters.push(MessageFilter::Sender(id)),
                     None => return Err(narrow_error(format!("unknown user {text}"))),
                 },
@@ -568,7 +523,7 @@ impl App {
                         other => vec![other.clone()],
                     };
                     for p in &parts {
-                        match user_by(p) {
+                        match self.narrow_user(who.realm_id, p).await? {
                             Some(id) => ids.push(id),
                             None => return Err(narrow_error(format!("unknown user in {text}"))),
                         }
@@ -680,16 +635,23 @@ impl App {
             found_oldest,
             found_newest,
         } = self.fetch_range(who, &f).await?;
-        let people = self.people(who.realm_id).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let reactions = self.store().reactions_for(&ids).await?;
+        let mut people = People::new(who.realm_id);
+        self.load_people(
+            &mut people,
+            rows.iter()
+                .map(|r| r.sender_id)
+                .chain(reactions.iter().map(|r| r.user_id)),
+        )
+        .await?;
         let mut streams = HashMap::new();
         let mut messages = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut m = self
                 .message_dict(
                     r,
-                    &people,
+                    &mut people,
                     &mut streams,
                     &reactions,
                     f.apply_markdown,
@@ -777,7 +739,7 @@ impl App {
             ));
         }
         let now = self.now();
-        let people = self.people(who.realm_id).await?;
+        let mut people = People::new(who.realm_id);
         let mut event = serde_json::Map::new();
         event.insert("type".into(), json!("update_message"));
         event.insert("user_id".into(), json!(who.user_id.0));
@@ -797,7 +759,7 @@ impl App {
         let new_content = match content {
             Some(new) => {
                 let new = normalize_content(&new)?;
-                let rendered = self.render_for_realm(&new, &people).html;
+                let rendered = self.render_in_realm(&mut people, &new).await?.html;
                 Some((new, rendered))
             }
             None => None,

@@ -9,7 +9,7 @@ impl App {
         if content.is_empty() {
             return Ok(String::new());
         }
-        let people = self.people(who.realm_id).await?;
-        Ok(self.render_for_realm(content, &people).html)
+        let mut people = super::People::new(who.realm_id);
+        Ok(self.render_in_realm(&mut people, content).await?.html)
     }
 }

@@ -84,3 +84,6 @@ CREATE TABLE attachment_messages (
     PRIMARY KEY (attachment_id, message_id)
 );
 CREATE INDEX attachment_messages_message ON attachment_messages (message_id);
+
+-- Mentions find people by name (`@**Full Name**`) without reading the whole realm.
+CREATE INDEX users_full_name ON users (realm_id, LOWER(full_name));
