@@ -97,6 +97,21 @@ impl App {
             .and_then(|(_, v)| serde_json::from_str(&v).ok()))
     }
 
+    /// An integer setting of the organization: its stored value, `default` when it was
+    /// never changed, `None` for a stored `null` (Zulip's "unlimited").
+    pub(crate) async fn realm_limit(
+        &self,
+        realm_id: i64,
+        name: &str,
+        default: Option<i64>,
+    ) -> Result<Option<i64>> {
+        Ok(match self.realm_setting(realm_id, name).await? {
+            None => default,
+            Some(Value::Null) => None,
+            Some(v) => v.as_i64().or(default),
+        })
+    }
+
     /// An announcement channel setting names one of the organization's channels, or -1.
     async fn check_announcement_channel(&self, realm_id: i64, value: &Value) -> Result<()> {
         let id = value.as_i64().unwrap_or(0);

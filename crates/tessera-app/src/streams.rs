@@ -415,6 +415,29 @@ impl App {
         Ok(added)
     }
 
+    /// Zulip's `can_create_public_streams` / `can_create_private_streams` (FL 264/266): the
+    /// caller is in the organization's `can_create_public_channel_group` or
+    /// `can_create_private_channel_group` (default `role:members`), else
+    /// `Insufficient permission`.
+    async fn check_may_create_channel(&self, who: &Principal, private: bool) -> Result<()> {
+        let setting = if private {
+            "can_create_private_channel_group"
+        } else {
+            "can_create_public_channel_group"
+        };
+        let groups = self.realm_groups(who.realm_id).await?;
+        let group = self
+            .realm_setting(who.realm_id, setting)
+            .await?
+            .and_then(|v| v.as_i64())
+            .unwrap_or_else(|| groups.id("role:members"));
+        if groups.role_in(group, who.role.as_i64()) {
+            Ok(())
+        } else {
+            Err(AppError::bad("Insufficient permission"))
+        }
+    }
+
     /// `POST /users/me/subscriptions`: create missing channels, subscribe the principals.
     pub async fn subscribe(
         &self,
@@ -459,30 +482,33 @@ impl App {
                     }
                     s
                 }
-                None => match self
-                    .store()
-                    .create_stream(&NewStream {
-                        realm_id: who.realm_id,
-                        name: &name,
-                        description: description.trim(),
-                        invite_only: req.invite_only,
-                        is_default: false,
-                        creator_id: Some(who.user_id.0),
-                        now: self.now(),
-                    })
-                    .await
-                {
-                    Ok(s) => {
-                        self.announce_stream(who, &s).await;
-                        s
-                    }
-                    Err(StoreError::Conflict(_)) => self
+                None => {
+                    self.check_may_create_channel(who, req.invite_only).await?;
+                    let created = self
                         .store()
-                        .stream_by_name(who.realm_id, &name)
-                        .await?
-                        .ok_or_else(|| AppError::Internal("stream vanished".into()))?,
-                    Err(e) => return Err(e.into()),
-                },
+                        .create_stream(&NewStream {
+                            realm_id: who.realm_id,
+                            name: &name,
+                            description: description.trim(),
+                            invite_only: req.invite_only,
+                            is_default: false,
+                            creator_id: Some(who.user_id.0),
+                            now: self.now(),
+                        })
+                        .await;
+                    match created {
+                        Ok(s) => {
+                            self.announce_stream(who, &s).await;
+                            s
+                        }
+                        Err(StoreError::Conflict(_)) => self
+                            .store()
+                            .stream_by_name(who.realm_id, &name)
+                            .await?
+                            .ok_or_else(|| AppError::Internal("stream vanished".into()))?,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             };
             streams.push(stream);
         }

@@ -89,6 +89,22 @@ impl RealmGroups {
             .unwrap_or(0)
     }
 
+    /// Whether a user with `role` belongs to the (system) group `id`, through its subgroups.
+    pub fn role_in(&self, id: i64, role: i64) -> bool {
+        let mut name = self
+            .rows
+            .iter()
+            .find(|g| g.id == id)
+            .map(|g| g.name.as_str());
+        while let Some(n) = name {
+            if direct_member(n, role) {
+                return true;
+            }
+            name = direct_subgroup(n);
+        }
+        false
+    }
+
     /// Zulip's objects, members from `users` (active users only).
     pub fn objects(&self, users: &[UserRow]) -> Vec<UserGroup> {
         let nobody = self.id("role:nobody");

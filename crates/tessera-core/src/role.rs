@@ -41,6 +41,37 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin)
     }
 
+    /// Zulip's `UserProfile.has_permission` for an integer policy (1 members, 2
+    /// administrators, 3 full members, 4 moderators, 5 everyone, 6 nobody, 7 owners), in
+    /// its order: nobody refuses even owners, everyone admits guests. A full member is any
+    /// member who is not `provisional` (joined within the waiting period).
+    pub fn has_permission(self, policy: i64, provisional: bool) -> bool {
+        match policy {
+            6 => return false,
+            5 => return true,
+            _ => {}
+        }
+        if self == Role::Owner {
+            return true;
+        }
+        if policy == 7 {
+            return false;
+        }
+        if self.is_admin() {
+            return true;
+        }
+        if policy == 2 {
+            return false;
+        }
+        if self == Role::Moderator {
+            return true;
+        }
+        if policy == 4 || self == Role::Guest {
+            return false;
+        }
+        policy == 1 || !provisional
+    }
+
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -143,5 +174,30 @@ mod tests {
             assert_eq!(BotType::from_i64(b).map(BotType::as_i64), Some(b));
         }
         assert_eq!(BotType::from_i64(5), None);
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::Role;
+
+    #[test]
+    fn policies_admit_whom_zulip_admits() {
+        use Role::*;
+        let who = |policy: i64| -> Vec<Role> {
+            [Owner, Admin, Moderator, Member, Guest]
+                .into_iter()
+                .filter(|r| r.has_permission(policy, false))
+                .collect()
+        };
+        assert_eq!(who(1), vec![Owner, Admin, Moderator, Member]);
+        assert_eq!(who(2), vec![Owner, Admin]);
+        assert_eq!(who(3), vec![Owner, Admin, Moderator, Member]);
+        assert_eq!(who(4), vec![Owner, Admin, Moderator]);
+        assert_eq!(who(5), vec![Owner, Admin, Moderator, Member, Guest]);
+        assert_eq!(who(6), Vec::<Role>::new());
+        assert_eq!(who(7), vec![Owner]);
+        assert!(!Member.has_permission(3, true));
+        assert!(Moderator.has_permission(3, true));
     }
 }

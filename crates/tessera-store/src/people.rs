@@ -35,11 +35,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         // The ids are integers formatted here, never client text.
         let sql = format!("SELECT {COLS} FROM users WHERE realm_id = $1 AND id IN ({list})");
         Ok(with_pool!(self, pool => {

@@ -86,7 +86,6 @@ pub(crate) struct Range {
     pub found_newest: bool,
 }
 
-
 fn flag_names(flags: i64, has_row: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if !has_row {
@@ -172,8 +171,10 @@ impl App {
         } else {
             self.store().dm_group_members(row.recipient_id).await?
         };
-        let reactions: Vec<&ReactionRow> =
-            reactions.iter().filter(|r| r.message_id == row.id).collect();
+        let reactions: Vec<&ReactionRow> = reactions
+            .iter()
+            .filter(|r| r.message_id == row.id)
+            .collect();
         self.load_people(
             people,
             std::iter::once(row.sender_id)
@@ -182,7 +183,11 @@ impl App {
         )
         .await?;
         let (sender_email, sender_name, sender_avatar) = match people.get(row.sender_id) {
-            Some(p) => (p.email.clone(), p.full_name.clone(), self.person_avatar_url(p)),
+            Some(p) => (
+                p.email.clone(),
+                p.full_name.clone(),
+                self.person_avatar_url(p),
+            ),
             None => (
                 format!("user{}@unknown", row.sender_id),
                 "Unknown user".to_owned(),
@@ -290,6 +295,12 @@ impl App {
                     Some(t) => normalize_topic(t)?,
                     None => return Err(AppError::bad("Missing topic")),
                 };
+                if matches!(topic.as_str(), "" | "(no topic)")
+                    && self.realm_setting(who.realm_id, "mandatory_topics").await?
+                        == Some(json!(true))
+                {
+                    return Err(AppError::bad("Topics are required in this organization"));
+                }
                 let mut receivers = self.store().subscriber_ids(stream.id).await?;
                 if !receivers.contains(&who.user_id.0) {
                     receivers.push(who.user_id.0);
@@ -402,7 +413,14 @@ impl App {
             streams.insert(s.id, Some(s.clone()));
         }
         let message = self
-            .message_dict(&row, &mut people, &mut streams, &[], true, &who.realm_string_id)
+            .message_dict(
+                &row,
+                &mut people,
+                &mut streams,
+                &[],
+                true,
+                &who.realm_string_id,
+            )
             .await?;
         self.events()
             .publish(Notice::Message(Box::new(MessageNotice {
@@ -710,35 +728,78 @@ impl App {
         topic: Option<String>,
         propagate_mode: &str,
     ) -> Result<()> {
+        if !matches!(propagate_mode, "change_one" | "change_later" | "change_all") {
+            return Err(AppError::bad("Invalid propagate_mode"));
+        }
+        let row = self.accessible_message(who, id).await?;
+        let now = self.now();
+        let age_secs = (now - row.date_sent).div_euclid(1_000_000);
+        // Zulip allows 20 s past a limit (the web app offers editing until just before it).
+        const EDIT_LIMIT_BUFFER: i64 = 20;
+        let realm = who.realm_id;
+        if content.is_some() {
+            if self.realm_setting(realm, "allow_message_editing").await? == Some(json!(false)) {
+                return Err(AppError::bad(
+                    "Your organization has turned off message editing",
+                ));
+            }
+            if row.sender_id != who.user_id.0 {
+                return Err(AppError::bad(
+                    "You don't have permission to edit this message",
+                ));
+            }
+            if let Some(limit) = self
+                .realm_limit(realm, "message_content_edit_limit_seconds", Some(600))
+                .await?
+                && age_secs > limit + EDIT_LIMIT_BUFFER
+            {
+                return Err(AppError::bad(
+                    "The time limit for editing this message has passed",
+                ));
+            }
+        }
+        // An unchanged topic is no topic edit.
+        let topic = topic.filter(|t| t.trim() != row.topic);
         if content.is_none() && topic.is_none() {
             return Err(AppError::bad("Nothing to change"));
         }
-        if !matches!(propagate_mode, "change_one" | "change_later" | "change_all") {
-            return Err(AppError::bad("Invalid propagate_mode"));
+        if row.recipient_type != RECIPIENT_STREAM && topic.is_some() {
+            return Err(AppError::bad("Direct messages cannot have topics."));
         }
         if propagate_mode != "change_one" && topic.is_none() {
             return Err(AppError::bad("Invalid propagate_mode without topic edit"));
         }
-        let row = self.accessible_message(who, id).await?;
-        if row.recipient_type != RECIPIENT_STREAM && topic.is_some() {
-            return Err(AppError::bad("Direct messages cannot have topics."));
+        if let Some(t) = &topic {
+            if matches!(t.trim(), "" | "(no topic)")
+                && self.realm_setting(realm, "mandatory_topics").await? == Some(json!(true))
+            {
+                return Err(AppError::bad("Topics are required in this organization."));
+            }
+            let policy = self
+                .realm_limit(realm, "edit_topic_policy", Some(5))
+                .await?
+                .unwrap_or(5);
+            if !who.role.has_permission(policy, false) {
+                return Err(AppError::bad(
+                    "You don't have permission to edit this message",
+                ));
+            }
+            let exempt = who.role.is_admin() || who.role == tessera_core::Role::Moderator;
+            if !exempt
+                && let Some(limit) = self
+                    .realm_limit(
+                        realm,
+                        "move_messages_within_stream_limit_seconds",
+                        Some(604_800),
+                    )
+                    .await?
+                && age_secs > limit + EDIT_LIMIT_BUFFER
+            {
+                return Err(AppError::bad(
+                    "The time limit for editing this message's topic has passed.",
+                ));
+            }
         }
-        let is_sender = row.sender_id == who.user_id.0;
-        if content.is_some() && !is_sender {
-            return Err(AppError::bad(
-                "You don't have permission to edit this message",
-            ));
-        }
-        if topic.is_some()
-            && !is_sender
-            && !who.role.is_admin()
-            && who.role != tessera_core::Role::Moderator
-        {
-            return Err(AppError::bad(
-                "You don't have permission to edit this message",
-            ));
-        }
-        let now = self.now();
         let mut people = People::new(who.realm_id);
         let mut event = serde_json::Map::new();
         event.insert("type".into(), json!("update_message"));
@@ -827,14 +888,35 @@ impl App {
     /// `DELETE /messages/{id}`: administrators, or the sender (or the sending bot's owner).
     pub async fn delete_message(&self, who: &Principal, id: i64) -> Result<()> {
         let row = self.accessible_message(who, id).await?;
-        let sender = self.user_row(row.sender_id).await?;
-        let allowed = who.role.is_admin()
-            || row.sender_id == who.user_id.0
-            || sender.bot_owner_id == Some(who.user_id.0);
-        if !allowed {
-            return Err(AppError::bad(
-                "You don't have permission to delete this message",
-            ));
+        // Zulip's `validate_can_delete_message`: administrators always; otherwise the sender
+        // (or the sending bot's owner) within `delete_own_message_policy` and the time limit.
+        if !who.role.is_admin() {
+            let refused = || AppError::bad("You don't have permission to delete this message");
+            let sender = self.user_row(row.sender_id).await?;
+            if row.sender_id != who.user_id.0 && sender.bot_owner_id != Some(who.user_id.0) {
+                return Err(refused());
+            }
+            let policy = self
+                .realm_limit(who.realm_id, "delete_own_message_policy", Some(5))
+                .await?
+                .unwrap_or(5);
+            if !who.role.has_permission(policy, false) {
+                return Err(refused());
+            }
+            let age_secs = (self.now() - row.date_sent).div_euclid(1_000_000);
+            if let Some(limit) = self
+                .realm_limit(
+                    who.realm_id,
+                    "message_content_delete_limit_seconds",
+                    Some(600),
+                )
+                .await?
+                && age_secs > limit
+            {
+                return Err(AppError::bad(
+                    "The time limit for deleting this message has passed",
+                ));
+            }
         }
         let users = self.store().message_user_ids(id).await?;
         self.store().delete_message(id).await.map_err(|e| match e {

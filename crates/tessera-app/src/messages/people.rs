@@ -42,7 +42,11 @@ impl App {
         if missing.is_empty() {
             return Ok(());
         }
-        for p in self.store().people_by_ids(people.realm_id, &missing).await? {
+        for p in self
+            .store()
+            .people_by_ids(people.realm_id, &missing)
+            .await?
+        {
             people.map.insert(p.id, p);
         }
         Ok(())

@@ -21,6 +21,7 @@ mod params;
 mod password_reset;
 mod push_devices;
 mod realm;
+mod realm_policies;
 mod regenerate;
 mod register;
 mod server_settings;
