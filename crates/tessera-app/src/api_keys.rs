@@ -15,6 +15,40 @@ pub struct FetchedKey {
 }
 
 impl App {
+    /// Development-only endpoints refuse with Zulip's text outside `--development`.
+    pub fn require_development(&self) -> Result<()> {
+        if self.config().development {
+            Ok(())
+        } else {
+            Err(AppError::bad("Endpoint not available in production."))
+        }
+    }
+
+    /// `POST /dev_fetch_api_key`: only with `--development` (else Zulip's
+    /// `Endpoint not available in production.`); the account's key for a username, no
+    /// password, with `fetch_api_key`'s realm and account checks.
+    pub async fn dev_fetch_api_key(&self, subdomain: &str, username: &str) -> Result<FetchedKey> {
+        self.require_development()?;
+        tessera_core::Email::parse(username).map_err(AppError::bad)?;
+        let realm = self.realm_for_subdomain(subdomain).await?;
+        let user = self
+            .store()
+            .user_by_email(realm.row.id, username)
+            .await?
+            .ok_or(AppError::AuthenticationFailed)?;
+        if realm.row.deactivated {
+            return Err(AppError::RealmDeactivated);
+        }
+        if !user.is_active {
+            return Err(AppError::UserDeactivated);
+        }
+        Ok(FetchedKey {
+            api_key: self.reveal_api_key(&user)?,
+            email: user.delivery_email.clone(),
+            user_id: user.id,
+        })
+    }
+
     /// Open a user's sealed key. Only for the endpoints whose contract returns the existing key.
     pub fn reveal_api_key(&self, user: &UserRow) -> Result<ApiKey> {
         self.secret()

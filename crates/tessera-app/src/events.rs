@@ -60,6 +60,29 @@ impl Notice {
     }
 }
 
+/// A queue's narrow (`register`'s `narrow`): Zulip's event queues filter by `channel`
+/// (`stream`), `topic`, `sender` and `is` only; other operators are
+/// `Operator <op> not supported.`
+pub fn queue_narrow(terms: Vec<crate::NarrowTerm>) -> crate::Result<Vec<(String, String, bool)>> {
+    terms
+        .into_iter()
+        .map(|t| {
+            let operand = match t.operand {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            match t.operator.as_str() {
+                "stream" | "channel" | "topic" | "sender" | "is" => {
+                    Ok((t.operator, operand, t.negated))
+                }
+                op => Err(crate::AppError::bad(format!(
+                    "Operator {op} not supported."
+                ))),
+            }
+        })
+        .collect()
+}
+
 /// What a client asked for at `POST /register`.
 #[derive(Debug, Clone, Default)]
 pub struct QueueOptions {

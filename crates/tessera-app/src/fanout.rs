@@ -6,28 +6,19 @@
 
 use crate::events::Notice;
 use crate::{App, Result};
-use tessera_store::{EVENTS_CHANNEL, Engine};
+use tessera_store::EVENTS_CHANNEL;
 
 impl App {
     /// Start the fan-out (PostgreSQL only); returns whether it runs.
     pub async fn start_event_fanout(&self) -> Result<bool> {
-        if self.store().engine() != Engine::Postgres {
-            return Ok(false);
-        }
-        let Some(pool) = self.store().pg_pool().cloned() else {
-            return Ok(false);
-        };
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(l) => l,
+        let mut listener = match self.store().listen(EVENTS_CHANNEL).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(false),
             Err(e) => {
                 tracing::warn!(error = %e, "event fan-out: cannot LISTEN; events stay on this node");
                 return Ok(false);
             }
         };
-        if let Err(e) = listener.listen(EVENTS_CHANNEL).await {
-            tracing::warn!(error = %e, "event fan-out: cannot LISTEN; events stay on this node");
-            return Ok(false);
-        }
         let node = self.inner.node_id.clone();
         // Outgoing: notices published here, written in order by one task.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Notice>();

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tessera_core::{BotType, KeyDigest, Role, UserId};
-use tessera_store::{Engine, RealmRow, Store};
+use tessera_store::{RealmRow, Store};
 
 /// Positive entries live at most this long even without an invalidation: the bound on how
 /// long a revoked key could outlive a lost notification (every other path evicts at once).
@@ -383,23 +383,14 @@ impl KeyCache {
     /// On PostgreSQL, start a task that evicts digests as other nodes announce them. Returns
     /// `false` (and keeps polling) on SQLite.
     pub async fn start_listener(&self) -> bool {
-        if self.store.engine() != Engine::Postgres {
-            return false;
-        }
-        let Some(pool) = self.store.pg_pool().cloned() else {
-            return false;
-        };
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(l) => l,
+        let mut listener = match self.store.listen(tessera_store::NOTIFY_CHANNEL).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return false,
             Err(e) => {
                 tracing::warn!(error = %e, "could not LISTEN for key invalidations; polling instead");
                 return false;
             }
         };
-        if let Err(e) = listener.listen(tessera_store::NOTIFY_CHANNEL).await {
-            tracing::warn!(error = %e, "could not LISTEN for key invalidations; polling instead");
-            return false;
-        }
         self.listening.store(true, Ordering::Release);
         let cache = self.clone();
         tokio::spawn(async move {

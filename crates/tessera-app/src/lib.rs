@@ -5,6 +5,7 @@
 mod accounts;
 mod api_keys;
 mod auth;
+mod bot_storage;
 mod bots;
 mod clock;
 mod config;
@@ -15,6 +16,7 @@ mod events;
 mod fanout;
 mod key_cache;
 mod mail;
+mod maintenance;
 mod messages;
 mod metrics;
 mod password_reset;
@@ -25,6 +27,7 @@ mod rate_limit;
 mod realm;
 mod realms;
 pub(crate) mod register;
+mod server_settings;
 mod sessions;
 mod settings;
 mod stream_settings;
@@ -46,7 +49,9 @@ pub use config::Config;
 pub use devices::{Devices, USE_RECORD_INTERVAL_SECS, describe_user_agent};
 pub use drafts::{Draft, DraftInput};
 pub use error::{AppError, Result};
-pub use events::{EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions};
+pub use events::{
+    EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions, queue_narrow,
+};
 pub use key_cache::KeyCache;
 pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
 pub use messages::{Anchor, Destination, Fetch, FlagsForNarrow, NarrowTerm, Outgoing};
@@ -172,8 +177,16 @@ impl App {
         self.inner.mailer.outbox_dir()
     }
 
-    /// The store.
+    /// The store. Only the use-cases of this crate reach it; handlers and the binary call
+    /// `App` methods. The `testing` feature opens it to integration tests (their set-up and
+    /// the rows they check).
+    #[cfg(feature = "testing")]
     pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    #[cfg(not(feature = "testing"))]
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 

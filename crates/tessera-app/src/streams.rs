@@ -230,6 +230,60 @@ impl App {
         Ok(self.store().subscriber_ids(stream.id).await?)
     }
 
+    /// `GET /streams`: with `include_all`, an administrator sees every live channel of the
+    /// organization; otherwise the public and/or subscribed ones `who` can see.
+    pub async fn streams_for(
+        &self,
+        who: &Principal,
+        include_public: bool,
+        include_subscribed: bool,
+        include_all: bool,
+    ) -> Result<Vec<StreamRow>> {
+        if include_all && who.role.is_admin() {
+            return Ok(self.store().streams_in_realm(who.realm_id).await?);
+        }
+        self.visible_streams(who, include_public, include_subscribed)
+            .await
+    }
+
+    /// `GET /get_stream_id`: a channel `who` can see, by name, else
+    /// `Invalid channel name '<name>'`.
+    pub async fn stream_id_by_name(&self, who: &Principal, name: &str) -> Result<i64> {
+        let name = name.trim();
+        match self.store().stream_by_name(who.realm_id, name).await? {
+            Some(s) if self.can_access_stream(who, &s).await? => Ok(s.id),
+            _ => Err(AppError::bad(format!("Invalid channel name '{name}'"))),
+        }
+    }
+
+    /// `GET /users/me/subscriptions`: the caller's active subscriptions (with subscribers).
+    pub async fn subscriptions_view(
+        &self,
+        who: &Principal,
+        include_subscribers: bool,
+    ) -> Result<Vec<Value>> {
+        let subs = self.store().subscriptions_of(who.user_id.0).await?;
+        let mut list = Vec::new();
+        for s in subs.iter().filter(|s| s.active) {
+            let subscribers = if include_subscribers {
+                Some(self.store().subscriber_ids(s.stream.id).await?)
+            } else {
+                None
+            };
+            list.push(self.subscription_dict(s, subscribers).await?);
+        }
+        Ok(list)
+    }
+
+    /// The id of the organization's user with this email (a `principals` entry).
+    pub async fn user_id_by_email(&self, realm_id: i64, email: &str) -> Result<Option<i64>> {
+        Ok(self
+            .store()
+            .user_by_email(realm_id, email.trim())
+            .await?
+            .map(|u| u.id))
+    }
+
     /// `GET /users/{user_id}/subscriptions/{stream_id}`: whether a user of the organization
     /// is subscribed to a channel the caller can see (administrators: any).
     pub async fn subscription_status(

@@ -6,15 +6,7 @@ use crate::params::Params;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use tessera_app::{App, AppError};
-
-fn require_bot(who: &tessera_app::Principal) -> ApiResult<()> {
-    if who.is_bot() {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request("This endpoint is only for bots."))
-    }
-}
+use tessera_app::App;
 
 /// GET /api/v1/bot_storage — the stored values (`keys`: a JSON list to pick some).
 pub async fn get_bot_storage(
@@ -22,7 +14,6 @@ pub async fn get_bot_storage(
     Caller(who): Caller,
     mut params: Params,
 ) -> ApiResult<Response> {
-    require_bot(&who)?;
     let keys: Option<Vec<String>> = match params.json_value("keys")? {
         Some(Value::Array(a)) => Some(
             a.into_iter()
@@ -32,27 +23,9 @@ pub async fn get_bot_storage(
         Some(_) => return Err(ApiError::bad_request("keys is not a list")),
         None => None,
     };
-    let stored = app
-        .store()
-        .bot_storage_get(who.user_id.0)
-        .await
-        .map_err(AppError::from)?;
     let mut out = Map::new();
-    match keys {
-        Some(keys) => {
-            for k in keys {
-                let v = stored
-                    .iter()
-                    .find(|(sk, _)| *sk == k)
-                    .ok_or_else(|| ApiError::bad_request(format!("Key does not exist: {k}")))?;
-                out.insert(k, json!(v.1));
-            }
-        }
-        None => {
-            for (k, v) in stored {
-                out.insert(k, json!(v));
-            }
-        }
+    for (k, v) in app.bot_storage(&who, keys).await? {
+        out.insert(k, json!(v));
     }
     Ok(params.success(json!({ "storage": out })))
 }
@@ -63,7 +36,6 @@ pub async fn put_bot_storage(
     Caller(who): Caller,
     mut params: Params,
 ) -> ApiResult<Response> {
-    require_bot(&who)?;
     let entries: Vec<(String, String)> = match params.json_value("storage")? {
         Some(Value::Object(m)) => m
             .into_iter()
@@ -75,10 +47,7 @@ pub async fn put_bot_storage(
         Some(_) => return Err(ApiError::bad_request("storage is not a dict")),
         None => return Err(ApiError::missing("storage")),
     };
-    app.store()
-        .bot_storage_put(who.user_id.0, &entries)
-        .await
-        .map_err(AppError::from)?;
+    app.put_bot_storage(&who, &entries).await?;
     Ok(params.success(json!({})))
 }
 
@@ -88,25 +57,15 @@ pub async fn delete_bot_storage(
     Caller(who): Caller,
     mut params: Params,
 ) -> ApiResult<Response> {
-    require_bot(&who)?;
-    let keys: Vec<String> = match params.json_value("keys")? {
-        Some(Value::Array(a)) => a
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
+    let keys: Option<Vec<String>> = match params.json_value("keys")? {
+        Some(Value::Array(a)) => Some(
+            a.into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
         Some(_) => return Err(ApiError::bad_request("keys is not a list")),
-        None => app
-            .store()
-            .bot_storage_get(who.user_id.0)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect(),
+        None => None,
     };
-    app.store()
-        .bot_storage_remove(who.user_id.0, &keys)
-        .await
-        .map_err(AppError::from)?;
+    app.remove_bot_storage(&who, keys).await?;
     Ok(params.success(json!({})))
 }

@@ -40,23 +40,8 @@ pub async fn post_register(
     let event_types = string_list(params.json_value("event_types")?, "event_types")?;
     let fetch_event_types =
         string_list(params.json_value("fetch_event_types")?, "fetch_event_types")?;
-    let narrow = crate::messages::parse_narrow(params.json_value("narrow")?)?
-        .into_iter()
-        .map(|t| {
-            let operand = match t.operand {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            match t.operator.as_str() {
-                "stream" | "channel" | "topic" | "sender" | "is" => {
-                    Ok((t.operator, operand, t.negated))
-                }
-                op => Err(ApiError::bad_request(format!(
-                    "Operator {op} not supported."
-                ))),
-            }
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
+    let narrow =
+        tessera_app::queue_narrow(crate::messages::parse_narrow(params.json_value("narrow")?)?)?;
     let capabilities = params
         .json_value("client_capabilities")?
         .unwrap_or(json!({}));

@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::json;
-use tessera_app::{App, AppError};
+use tessera_app::App;
 
 /// The request's subdomain, client address and Zulip client name.
 pub struct Origin {
@@ -61,31 +61,13 @@ pub async fn post_dev_fetch_api_key(
     origin: Origin,
     mut params: Params,
 ) -> ApiResult<Response> {
-    if !app.config().development {
-        return Err(ApiError::bad_request(
-            "Endpoint not available in production.",
-        ));
-    }
+    app.require_development()?;
     let username = params.required("username")?;
-    tessera_core::Email::parse(&username).map_err(ApiError::bad_request)?;
-    let realm = app.realm_for_subdomain(&origin.subdomain).await?;
-    let user = app
-        .store()
-        .user_by_email(realm.row.id, &username)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::AuthenticationFailed)?;
-    if realm.row.deactivated {
-        return Err(AppError::RealmDeactivated.into());
-    }
-    if !user.is_active {
-        return Err(AppError::UserDeactivated.into());
-    }
-    let key = app.reveal_api_key(&user)?;
+    let fetched = app.dev_fetch_api_key(&origin.subdomain, &username).await?;
     Ok(params.success(json!({
-        "api_key": key.expose(),
-        "email": user.delivery_email,
-        "user_id": user.id,
+        "api_key": fetched.api_key.expose(),
+        "email": fetched.email,
+        "user_id": fetched.user_id,
     })))
 }
 

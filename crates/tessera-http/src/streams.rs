@@ -25,15 +25,9 @@ pub async fn get_streams(
     let _ = params.json_bool("include_default")?;
     let _ = params.json_bool("exclude_archived")?;
     let _ = params.json_bool("include_web_public")?;
-    let streams = if all && who.role.is_admin() {
-        app.store()
-            .streams_in_realm(who.realm_id)
-            .await
-            .map_err(tessera_app::AppError::from)?
-    } else {
-        app.visible_streams(&who, include_public, include_subscribed)
-            .await?
-    };
+    let streams = app
+        .streams_for(&who, include_public, include_subscribed, all)
+        .await?;
     let mut list: Vec<Value> = Vec::with_capacity(streams.len());
     for s in &streams {
         list.push(app.stream_dict(s).await?);
@@ -126,20 +120,8 @@ pub async fn get_stream_id(
     mut params: Params,
 ) -> ApiResult<Response> {
     let name = params.required("stream")?;
-    let stream = app
-        .store()
-        .stream_by_name(who.realm_id, name.trim())
-        .await
-        .map_err(tessera_app::AppError::from)?;
-    match stream {
-        Some(s) if app.can_access_stream(&who, &s).await? => {
-            Ok(params.success(json!({ "stream_id": s.id })))
-        }
-        _ => Err(ApiError::bad_request(format!(
-            "Invalid channel name '{}'",
-            name.trim()
-        ))),
-    }
+    let stream_id = app.stream_id_by_name(&who, &name).await?;
+    Ok(params.success(json!({ "stream_id": stream_id })))
 }
 
 /// GET /api/v1/users/me/subscriptions (also /json).
@@ -149,25 +131,7 @@ pub async fn get_subscriptions(
     mut params: Params,
 ) -> ApiResult<Response> {
     let include_subscribers = params.json_bool("include_subscribers")?.unwrap_or(false);
-    let subs = app
-        .store()
-        .subscriptions_of(who.user_id.0)
-        .await
-        .map_err(tessera_app::AppError::from)?;
-    let mut list = Vec::new();
-    for s in subs.iter().filter(|s| s.active) {
-        let subscribers = if include_subscribers {
-            Some(
-                app.store()
-                    .subscriber_ids(s.stream.id)
-                    .await
-                    .map_err(tessera_app::AppError::from)?,
-            )
-        } else {
-            None
-        };
-        list.push(app.subscription_dict(s, subscribers).await?);
-    }
+    let list = app.subscriptions_view(&who, include_subscribers).await?;
     Ok(params.success(json!({ "subscriptions": list })))
 }
 
@@ -185,13 +149,11 @@ async fn principals(app: &App, realm_id: i64, raw: Option<Value>) -> ApiResult<O
                     .ok_or_else(|| ApiError::bad_request("No such user"))?,
             ),
             Value::String(email) => {
-                let user = app
-                    .store()
-                    .user_by_email(realm_id, email.trim())
-                    .await
-                    .map_err(tessera_app::AppError::from)?
+                let id = app
+                    .user_id_by_email(realm_id, &email)
+                    .await?
                     .ok_or_else(|| ApiError::bad_request("No such user"))?;
-                ids.push(user.id);
+                ids.push(id);
             }
             _ => {
                 return Err(ApiError::bad_request(

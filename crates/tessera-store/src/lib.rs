@@ -164,12 +164,15 @@ impl Store {
         }
     }
 
-    /// The PostgreSQL pool, for LISTEN/NOTIFY; `None` on SQLite.
-    pub fn pg_pool(&self) -> Option<&PgPool> {
-        match &self.backend {
-            Backend::Postgres(p) => Some(p),
-            Backend::Sqlite(_) => None,
-        }
+    /// A PostgreSQL connection `LISTEN`ing on `channel` (key invalidations, event notices);
+    /// `Ok(None)` on SQLite, where other processes' writes are seen by polling.
+    pub async fn listen(&self, channel: &str) -> Result<Option<sqlx::postgres::PgListener>> {
+        let Backend::Postgres(pool) = &self.backend else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(channel).await?;
+        Ok(Some(listener))
     }
 
     /// The SQLite write-ahead log file (`<database>-wal`): it changes whenever any process

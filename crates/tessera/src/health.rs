@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub async fn healthcheck(args: &StoreArgs, h: HealthArgs) -> Result<(), Failure> {
     let app = crate::setup::open(args, None).await?;
-    app.store().ping().await.map_err(|e| Failure {
+    app.ping_store().await.map_err(|e| Failure {
         msg: format!("database: {e}"),
         code: 2,
     })?;

@@ -200,8 +200,7 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     })
     .await?;
     let site_text = app.realm_url("");
-    app.store()
-        .meta_set("site_url", &site_text)
+    app.record_site_url(&site_text)
         .await
         .map_err(|e| fail(e.to_string()))?;
 
@@ -235,25 +234,7 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let hour_ago = pruner.now() - 3_600_000_000;
-            if let Err(e) = pruner.store().prune_invalidations(hour_ago).await {
-                tracing::warn!(error = %e, "pruning key invalidations failed");
-            }
-            if let Err(e) = pruner.store().prune_sessions(pruner.now()).await {
-                tracing::warn!(error = %e, "pruning expired sessions failed");
-            }
-            if let Err(e) = pruner
-                .store()
-                .prune_rate_limits(pruner.now() - 86_400_000_000)
-                .await
-            {
-                tracing::warn!(error = %e, "pruning rate-limit logs failed");
-            }
-            if pruner.store().engine() == tessera_app::Engine::Postgres
-                && let Err(e) = pruner.store().prune_notices(hour_ago).await
-            {
-                tracing::warn!(error = %e, "pruning event notices failed");
-            }
+            pruner.prune_expired().await;
         }
     });
     // Idle event queues expire after 10 minutes; sweep every minute, as Zulip does.
@@ -285,7 +266,7 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         .with_context(|| format!("cannot listen on {}", serve.listen))?;
     let addr = listener.local_addr().map_err(anyhow::Error::from)?;
     println!("tessera: serving {site_text} on http://{addr}");
-    tracing::info!(%addr, site = %site_text, engine = ?app.store().engine(), "listening");
+    tracing::info!(%addr, site = %site_text, engine = ?app.engine(), "listening");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -306,6 +287,6 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     tessera_http::serve(listener, app.clone(), shutdown)
         .await
         .map_err(anyhow::Error::from)?;
-    app.store().close().await;
+    app.close_store().await;
     Ok(())
 }
