@@ -3,7 +3,6 @@
 
 use crate::Failure;
 use crate::cli::{HealthArgs, StoreArgs};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub async fn healthcheck(args: &StoreArgs, h: HealthArgs) -> Result<(), Failure> {
     let app = crate::setup::open(args, None).await?;
@@ -25,34 +24,28 @@ pub async fn healthcheck(args: &StoreArgs, h: HealthArgs) -> Result<(), Failure>
     Ok(())
 }
 
-/// A minimal HTTP/1.0 GET of `/api/v1/server_settings` (plain HTTP on a local address; no
-/// client library needed for one request).
+/// `GET /api/v1/server_settings` with the HTTP client already in the build: a 200 with
+/// `"result":"success"` within 5 s.
 async fn probe(base: &str) -> Result<(), String> {
-    let url = url::Url::parse(base).map_err(|e| format!("bad url {base}: {e}"))?;
-    let host = url.host_str().ok_or("url without host")?.to_owned();
-    let port = url.port_or_known_default().unwrap_or(80);
-    let fut = async {
-        let mut s = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        let req = format!("GET /api/v1/server_settings HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n");
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&buf);
-        if (text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"))
-            && text.contains("\"result\":\"success\"")
-        {
-            return Ok(());
+    let url = url::Url::parse(base)
+        .and_then(|u| u.join("/api/v1/server_settings"))
+        .map_err(|e| format!("bad url {base}: {e}"))?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            format!("server at {base} did not answer within 5 s")
+        } else {
+            format!("cannot connect to {base}: {e}")
         }
-        Err(format!(
-            "server at {base} answered: {}",
-            text.lines().next().unwrap_or("")
-        ))
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(5), fut)
-        .await
-        .map_err(|_| format!("server at {base} did not answer within 5 s"))?
+    })?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if status.is_success() && body["result"] == "success" {
+        Ok(())
+    } else {
+        Err(format!("server at {base} answered: {status}"))
+    }
 }
