@@ -57,6 +57,13 @@ impl App {
     pub async fn create_bot(&self, who: &Principal, new: NewBot) -> Result<(UserRow, ApiKey)> {
         who.require_member_or_admin()?;
         let short_name = check_short_name(&new.short_name).map_err(AppError::bad)?;
+        // The addresses of tessera's own bots (Welcome Bot, Notification Bot) are taken.
+        if matches!(
+            short_name.to_lowercase().as_str(),
+            "welcome" | "notification"
+        ) {
+            return Err(AppError::bad("Username already in use"));
+        }
         let full_name = check_full_name(&new.full_name).map_err(AppError::bad)?;
         let domain = self.bot_domain(&who.realm_string_id);
         let email = Email::parse(&format!("{short_name}-bot@{domain}"))

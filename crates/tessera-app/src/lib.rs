@@ -46,7 +46,7 @@ pub use auth::{AuthFailure, Principal};
 pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
-pub use devices::{Devices, USE_RECORD_INTERVAL_SECS, describe_user_agent};
+pub use devices::{Devices, USE_RECORD_INTERVAL_SECS};
 pub use drafts::{Draft, DraftInput};
 pub use error::{AppError, Result};
 pub use events::{

@@ -51,7 +51,7 @@ impl App {
         }
         let client = format!(
             "Web: {}",
-            crate::devices::describe_user_agent(origin.user_agent.as_deref().unwrap_or(""))
+            tessera_core::user_agent::describe(origin.user_agent.as_deref().unwrap_or(""))
         );
         self.note_login(&user, &client, origin.ip.as_deref(), "web login")
             .await?;

@@ -87,6 +87,10 @@ impl App {
     /// Notification Bot's message in the channel's `channel events` topic, as Zulip posts
     /// after a channel change (the acting user as a silent mention).
     async fn post_channel_event(&self, stream: &StreamRow, content: String) -> Result<()> {
+        if stream.deactivated {
+            // An archived channel takes no messages (Zulip 9 renamed it out of the way).
+            return Ok(());
+        }
         let bot = self
             .system_bot(stream.realm_id, "notification-bot", "Notification Bot")
             .await?;
@@ -211,7 +215,15 @@ impl App {
                     "description is too long (limit: {MAX_STREAM_DESCRIPTION_LENGTH} characters)"
                 )));
             }
-            Some(d) => Some(d.replace('\n', " ")),
+            Some(d) => {
+                let d = d.replace('\n', " ");
+                if let Some(pos) = tessera_core::names::unprintable_position(&d) {
+                    return Err(AppError::bad(format!(
+                        "Invalid character in channel description, at position {pos}."
+                    )));
+                }
+                Some(d)
+            }
             None => None,
         };
         if let Some(policy) = p.stream_post_policy

@@ -522,6 +522,11 @@ impl App {
                     "Channel description too long (limit: 1024 characters).",
                 ));
             }
+            if let Some(pos) = tessera_core::names::unprintable_position(description) {
+                return Err(AppError::bad(format!(
+                    "Invalid character in channel description, at position {pos}."
+                )));
+            }
             let stream = match self.store().stream_by_name(who.realm_id, &name).await? {
                 Some(s) => {
                     if !self.can_access_stream(who, &s).await? {
@@ -606,6 +611,30 @@ impl App {
         ));
     }
 
+    /// The channels named, or Zulip's `Channel(s) (<names>) do not exist` for those that are
+    /// not (checked before anything changes).
+    pub async fn existing_channels(
+        &self,
+        who: &Principal,
+        names: &[String],
+    ) -> Result<Vec<StreamRow>> {
+        let mut streams = Vec::new();
+        let mut missing = Vec::new();
+        for n in names {
+            match self.store().stream_by_name(who.realm_id, n.trim()).await? {
+                Some(s) if !s.deactivated => streams.push(s),
+                _ => missing.push(n.trim().to_owned()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(AppError::bad(format!(
+                "Channel(s) ({}) do not exist",
+                missing.join(", ")
+            )));
+        }
+        Ok(streams)
+    }
+
     /// `DELETE /users/me/subscriptions`: (removed, not_removed) channel names.
     pub async fn unsubscribe(
         &self,
@@ -622,20 +651,7 @@ impl App {
             }
             _ => vec![who.user_id.0],
         };
-        let mut streams = Vec::new();
-        let mut missing = Vec::new();
-        for n in names {
-            match self.store().stream_by_name(who.realm_id, n.trim()).await? {
-                Some(s) => streams.push(s),
-                None => missing.push(n.trim().to_owned()),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(AppError::bad(format!(
-                "Channel(s) ({}) do not exist",
-                missing.join(", ")
-            )));
-        }
+        let streams = self.existing_channels(who, names).await?;
         let mut removed = Vec::new();
         let mut not_removed = Vec::new();
         for user_id in targets {

@@ -51,7 +51,8 @@ impl App {
                 "File is larger than this server's configured maximum upload size ({max} MiB)."
             )));
         }
-        let file_name = uploads::unquote(&raw_name);
+        // NUL cannot be stored (PostgreSQL text) and means nothing in a name.
+        let file_name: String = uploads::unquote(&raw_name).replace('\0', "");
         let path_id = uploads::new_path_id(who.realm_id, &file_name);
         let content_type = uploads::content_type(&sent_type, &file_name);
         let now = self.now();

@@ -85,6 +85,11 @@ impl App {
                 "status_text is too long (limit: {MAX_STATUS_TEXT_LENGTH} characters)"
             )));
         }
+        if let Some(pos) = status_text.and_then(tessera_core::names::unprintable_position) {
+            return Err(AppError::bad(format!(
+                "Invalid character in status_text, at position {pos}."
+            )));
+        }
         let emoji = match req.emoji_name.as_deref() {
             Some("") => Some((String::new(), String::new(), "unicode_emoji".to_owned())),
             Some(name) => {

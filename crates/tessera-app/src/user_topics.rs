@@ -29,6 +29,11 @@ impl App {
         topic: &str,
         policy: i64,
     ) -> Result<()> {
+        if let Some(pos) = tessera_core::names::unprintable_position(topic) {
+            return Err(AppError::bad(format!(
+                "Invalid character in topic, at position {pos}!"
+            )));
+        }
         if !(INHERIT..=FOLLOWED).contains(&policy) {
             return Err(AppError::bad(
                 "Invalid visibility_policy: Value error, Not in the list of possible values",

@@ -19,6 +19,7 @@ pub mod role;
 pub mod secrets;
 pub mod token;
 pub mod uploads;
+pub mod user_agent;
 pub mod user_settings;
 pub mod wire;
 pub mod zuliprc;

@@ -91,3 +91,11 @@ mod deactivated_tests {
         assert_eq!(long.chars().count(), 60);
     }
 }
+
+/// The 1-based position of the first character Zulip's `check_string_is_printable` refuses
+/// (control characters and the noncharacters U+FDD0–U+FDEF), if any.
+pub fn unprintable_position(s: &str) -> Option<usize> {
+    s.chars()
+        .position(|c| c.is_control() || ('\u{fdd0}'..='\u{fdef}').contains(&c))
+        .map(|i| i + 1)
+}

@@ -3,7 +3,8 @@
 
 use crate::csrf::CsrfVerdict;
 use crate::error::{ApiError, BASIC_REALM, NOT_LOGGED_IN, SESSION_REALM};
-use axum::extract::{FromRequestParts, OriginalUri};
+use crate::request_info::{client_addr, client_name, original_path, subdomain};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,24 +14,6 @@ use tessera_core::basic_auth::{BasicAuthError, parse_basic};
 /// An authenticated caller of a normal endpoint (incoming-webhook bots refused).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
-
-/// The path as the client sent it (before `nest` stripped a prefix).
-pub fn original_path(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<OriginalUri>()
-        .map(|u| u.0.path().to_owned())
-        .unwrap_or_else(|| parts.uri.path().to_owned())
-}
-
-/// The subdomain named by the request's `Host`.
-pub fn subdomain(app: &App, parts: &Parts) -> String {
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    app.subdomain_for_host(host)
-}
 
 /// Zulip's handling of a request with no credentials at all: browsers are sent to the login
 /// page, API clients get 401 with the challenge for their path.
@@ -153,8 +136,8 @@ async fn authenticate(
     // `/json`: the web session (Zulip's `authenticated_json_view`, wrapped in
     // `csrf_protect`): no live session → unauthenticated; a session → CSRF, then the
     // account's state.
-    let (session_name, _) = crate::web::cookie_names(app);
-    let Some(cookie) = crate::csrf::cookie_value(&parts.headers, session_name) else {
+    let (session_name, _) = crate::cookies::cookie_names(app);
+    let Some(cookie) = crate::cookies::cookie_value(&parts.headers, session_name) else {
         return Err(missing_authentication(parts, &path));
     };
     let session = app
@@ -182,45 +165,4 @@ async fn authenticate(
         .await;
     parts.extensions.insert(session.clone());
     Ok(session.principal)
-}
-
-/// Zulip's client name for this request: `website` for the web app, else the first token of
-/// the User-Agent (`ZulipPython/0.9.1 …` → `ZulipPython`), else `API`.
-pub fn client_name<'h>(
-    headers: &'h axum::http::HeaderMap,
-    path: &str,
-) -> std::borrow::Cow<'h, str> {
-    use std::borrow::Cow;
-    if path.starts_with("/json") {
-        return Cow::Borrowed("website");
-    }
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    // A browser calling the API (the settings page regenerating a key) is the web app.
-    if ua.starts_with("Mozilla/") {
-        return Cow::Borrowed("website");
-    }
-    match ua.split(['/', ' ']).next().filter(|s| !s.is_empty()) {
-        // At most 30 characters, cut on a character boundary.
-        Some(name) => match name.char_indices().nth(30) {
-            Some((cut, _)) => Cow::Borrowed(&name[..cut]),
-            None => Cow::Borrowed(name),
-        },
-        None => Cow::Borrowed("API"),
-    }
-}
-
-/// The client's IP address, when the server was started with connection info.
-pub fn client_addr(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-/// The same, as text.
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    client_addr(parts).map(|ip| ip.to_string())
 }

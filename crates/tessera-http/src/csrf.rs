@@ -8,7 +8,7 @@
 //! session-authenticated `/json` requests, after finding the session), and the HTML form
 //! handlers enforce it themselves.
 
-use crate::web::cookie_names;
+use crate::cookies::{cookie_names, cookie_value};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
@@ -44,18 +44,6 @@ impl CsrfVerdict {
 
 fn header_str(req: &Request, name: impl header::AsHeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-/// Read a cookie from the `Cookie` header(s).
-pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_owned())
 }
 
 /// Record the CSRF verdict for this request (buffering a form-encoded body to read the form

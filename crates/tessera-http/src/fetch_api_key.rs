@@ -2,37 +2,19 @@
 //! `POST /api/v1/dev_fetch_api_key` (development only) and `POST /json/fetch_api_key` (the
 //! web UI's "Manage your API key").
 
-use crate::auth::{Caller, client_ip, subdomain};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::Caller;
+use crate::error::ApiResult;
 use crate::params::Params;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use crate::request_info::RequestInfo;
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
 use tessera_app::App;
 
-/// The request's subdomain, client address and Zulip client name.
-pub struct Origin {
-    pub subdomain: String,
-    pub ip: Option<String>,
-    pub client: String,
-}
-
-impl FromRequestParts<App> for Origin {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        Ok(Origin {
-            subdomain: subdomain(app, parts),
-            ip: client_ip(parts),
-            client: crate::auth::client_name(&parts.headers, parts.uri.path()).into_owned(),
-        })
-    }
-}
-
 /// POST /api/v1/fetch_api_key — `username`, `password` → `api_key`, `email`, `user_id`.
 pub async fn post_fetch_api_key(
     State(app): State<App>,
-    origin: Origin,
+    origin: RequestInfo,
     mut params: Params,
 ) -> ApiResult<Response> {
     let username = params.required("username")?;
@@ -58,7 +40,7 @@ pub async fn post_fetch_api_key(
 /// POST /api/v1/dev_fetch_api_key — development mode only: `username` → the key, no password.
 pub async fn post_dev_fetch_api_key(
     State(app): State<App>,
-    origin: Origin,
+    origin: RequestInfo,
     mut params: Params,
 ) -> ApiResult<Response> {
     app.require_development()?;

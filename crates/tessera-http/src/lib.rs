@@ -5,6 +5,7 @@ mod alert_words;
 mod auth;
 mod bot_storage;
 mod bots;
+mod cookies;
 mod csrf;
 mod drafts;
 mod error;
@@ -15,6 +16,7 @@ mod messages;
 mod params;
 mod push_devices;
 mod realm;
+mod request_info;
 mod server_settings;
 mod settings;
 mod streams;
@@ -395,6 +397,15 @@ fn web_routes() -> Router<App> {
         )
 }
 
+/// The path as logged: a temporary upload URL's token is a credential, so it is left out.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/user_uploads/temporary/") {
+        "/user_uploads/temporary/…"
+    } else {
+        path
+    }
+}
+
 /// The whole application router.
 pub fn router(app: App) -> Router {
     Router::new()
@@ -423,7 +434,7 @@ pub fn router(app: App) -> Router {
             // One span per request with method and path only: never the query string (webhook
             // URLs carry `api_key=`) and never credentials.
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
             }),
         )
         .layer(SetSensitiveRequestHeadersLayer::new([

@@ -1,11 +1,11 @@
 //! `messages`, `messages/{id}`, `messages/{id}/reactions`, `messages/flags`.
 
-use crate::auth::{Caller, WebhookCaller, client_name};
+use crate::auth::{Caller, WebhookCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::params::{Params, PathId};
+use crate::request_info::RequestInfo;
 use crate::users::path_id;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_app::{Anchor, App, Destination, Fetch, NarrowTerm, Outgoing};
@@ -89,8 +89,7 @@ fn direct_destination(to: Option<String>) -> ApiResult<Destination> {
 pub async fn post_messages(
     State(app): State<App>,
     WebhookCaller(who): WebhookCaller,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    info: RequestInfo,
     mut params: Params,
 ) -> ApiResult<Response> {
     let kind = params.required("type")?;
@@ -115,8 +114,7 @@ pub async fn post_messages(
         "private" | "direct" => direct_destination(to)?,
         _ => return Err(ApiError::bad_request("Invalid message type")),
     };
-    let path = original_path_of(&uri);
-    let client = client_name(&headers, &path).into_owned();
+    let client = info.client;
     let id = app
         .send_message(
             &who,
@@ -132,10 +130,6 @@ pub async fn post_messages(
         )
         .await?;
     Ok(params.success(json!({ "id": id })))
-}
-
-fn original_path_of(uri: &axum::http::Uri) -> String {
-    uri.path().to_owned()
 }
 
 /// Parse Zulip's `narrow` (`tessera_core::wire::parse_narrow`), as a 400 on bad shapes.

@@ -131,6 +131,9 @@ pub async fn patch_subscriptions(
         ));
     }
     who.require_member_or_admin()?;
+    // Zulip runs both halves in one transaction; checking the channels to leave first keeps
+    // a refused call from subscribing anyone.
+    app.existing_channels(&who, &delete).await?;
     let fatal = params
         .json_bool("authorization_errors_fatal")?
         .unwrap_or(true);

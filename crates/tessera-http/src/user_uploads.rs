@@ -2,9 +2,10 @@
 //! and serving it at `/user_uploads/{realm_id}/{path}` to whoever may read it (web session
 //! or HTTP Basic), as Zulip's `serve_file_backend` does.
 
-use crate::auth::{Caller, basic_principal, subdomain};
+use crate::auth::{Caller, basic_principal};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
+use crate::request_info::subdomain;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -61,8 +62,8 @@ impl FromRequestParts<App> for FileViewer {
                 .map_err(IntoResponse::into_response)?;
             return Ok(FileViewer(Some(who)));
         }
-        let (session_name, _) = crate::web::cookie_names(app);
-        let Some(cookie) = crate::csrf::cookie_value(&parts.headers, session_name) else {
+        let (session_name, _) = crate::cookies::cookie_names(app);
+        let Some(cookie) = crate::cookies::cookie_value(&parts.headers, session_name) else {
             return Ok(FileViewer(None));
         };
         let session = app

@@ -79,17 +79,15 @@ pub async fn get_user(
 pub async fn post_presence(
     State(app): State<App>,
     Caller(who): Caller,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    headers: axum::http::HeaderMap,
+    info: crate::request_info::RequestInfo,
     mut params: Params,
 ) -> ApiResult<Response> {
     let status = params.required("status")?;
     let ping_only = params.json_bool("ping_only")?.unwrap_or(false);
     let _ = params.json_bool("new_user_input")?;
     let slim = params.json_bool("slim_presence")?.unwrap_or(false);
-    let client = crate::auth::client_name(&headers, uri.path());
     let data = app
-        .update_presence(&who, &status, &client, ping_only, slim)
+        .update_presence(&who, &status, &info.client, ping_only, slim)
         .await?;
     Ok(params.success(data))
 }

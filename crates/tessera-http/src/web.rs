@@ -9,8 +9,9 @@ pub mod login;
 pub mod password_reset;
 pub mod settings;
 
-use crate::auth::{original_path, subdomain};
-use crate::csrf::{CsrfVerdict, cookie_value};
+use crate::cookies::{cookie_names, cookie_value, set_cookie};
+use crate::csrf::CsrfVerdict;
+use crate::request_info::{client_addr, client_ip, original_path, subdomain};
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -19,29 +20,6 @@ use axum::response::{Html, IntoResponse, Response};
 use std::convert::Infallible;
 use tessera_app::{App, SessionCaller};
 use tessera_core::Token;
-
-/// (session cookie, CSRF cookie): Zulip's production names (`__Host-` prefixed, which
-/// browsers accept only with `Secure`) on an https site, Django's defaults otherwise.
-pub fn cookie_names(app: &App) -> (&'static str, &'static str) {
-    if is_secure(app) {
-        ("__Host-sessionid", "__Host-csrftoken")
-    } else {
-        ("sessionid", "csrftoken")
-    }
-}
-
-fn is_secure(app: &App) -> bool {
-    app.config().site_url.scheme() == "https"
-}
-
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure on https; `max_age` 0 deletes.
-pub fn set_cookie(app: &App, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if is_secure(app) { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .ok()
-}
 
 /// Django's CSRF cookie lives for a year.
 const CSRF_COOKIE_AGE: i64 = 365 * 24 * 3600;
@@ -78,8 +56,7 @@ impl FromRequestParts<App> for Web {
             None => None,
         };
         if let Some(c) = &caller {
-            app.note_session_use(c.session_id, crate::auth::client_addr(parts))
-                .await;
+            app.note_session_use(c.session_id, client_addr(parts)).await;
         }
         let existing =
             cookie_value(&parts.headers, csrf_name).filter(|t| Token::parse(t).is_some());
@@ -98,7 +75,7 @@ impl FromRequestParts<App> for Web {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(300).collect());
         Ok(Web {
-            client_ip: crate::auth::client_ip(parts),
+            client_ip: client_ip(parts),
             user_agent,
             app: app.clone(),
             subdomain: sub,

@@ -71,9 +71,11 @@ impl Store {
         }))
     }
 
-    /// Active users of a realm whose full name is one of `names`, compared without case
-    /// (through the `users_full_name` index). Both engines' `LOWER` are asked for: SQLite's
-    /// folds ASCII only, PostgreSQL's all of Unicode; the caller compares exactly.
+    /// Active users of a realm whose full name is one of `names`, as written or without case
+    /// (through the `users_full_name` and `users_full_name_lower` indexes). Both engines'
+    /// `LOWER` are asked for (SQLite's folds ASCII only, PostgreSQL's by its locale, which
+    /// may differ from Rust's for a few letters), and the names exactly as written, so an
+    /// exact mention always resolves; the caller compares.
     pub async fn active_people_by_names(
         &self,
         realm_id: i64,
@@ -90,15 +92,25 @@ impl Store {
         if needles.is_empty() {
             return Ok(Vec::new());
         }
+        let mut exact: Vec<&String> = Vec::with_capacity(names.len());
+        for n in names {
+            if !exact.contains(&n) {
+                exact.push(n);
+            }
+        }
         let sql = format!(
             "SELECT {COLS} FROM users WHERE realm_id = $1 AND is_active \
-             AND LOWER(full_name) IN ({}) ORDER BY id",
-            placeholders(2, needles.len())
+             AND (LOWER(full_name) IN ({}) OR full_name IN ({})) ORDER BY id",
+            placeholders(2, needles.len()),
+            placeholders(2 + needles.len(), exact.len())
         );
         Ok(with_pool!(self, pool => {
             let mut q = sqlx::query_as::<_, PersonRow>(&sql).bind(realm_id);
             for n in &needles {
                 q = q.bind(n);
+            }
+            for n in &exact {
+                q = q.bind(*n);
             }
             q.fetch_all(pool).await?
         }))

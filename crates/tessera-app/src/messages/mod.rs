@@ -751,7 +751,7 @@ impl App {
             if let Some(limit) = self
                 .realm_limit(realm, "message_content_edit_limit_seconds", Some(600))
                 .await?
-                && age_secs > limit + EDIT_LIMIT_BUFFER
+                && age_secs > limit.saturating_add(EDIT_LIMIT_BUFFER)
             {
                 return Err(AppError::bad(
                     "The time limit for editing this message has passed",
@@ -793,7 +793,7 @@ impl App {
                         Some(604_800),
                     )
                     .await?
-                && age_secs > limit + EDIT_LIMIT_BUFFER
+                && age_secs > limit.saturating_add(EDIT_LIMIT_BUFFER)
             {
                 return Err(AppError::bad(
                     "The time limit for editing this message's topic has passed.",
@@ -1070,6 +1070,9 @@ impl App {
         let realm = self.realm_by_id(realm_id).await?;
         let email = format!("{local_part}@{}", self.bot_domain(&realm.string_id));
         if let Some(u) = self.store().user_by_email(realm_id, &email).await? {
+            if !self.is_system_bot(&u) {
+                return Err(AppError::Internal(format!("{email} is not a system bot")));
+            }
             return Ok(u);
         }
         let email = tessera_core::Email::parse(&email).map_err(AppError::bad)?;

@@ -75,11 +75,13 @@ impl App {
     ) -> Result<Rendered> {
         let targets = tessera_core::markdown::mention_targets(content);
         let ids: Vec<i64> = targets.iter().filter_map(|(_, id)| *id).collect();
-        let names: Vec<String> = targets
+        let mut names: Vec<String> = targets
             .iter()
             .filter(|(_, id)| id.is_none())
             .map(|(n, _)| n.clone())
             .collect();
+        names.sort_unstable();
+        names.dedup();
         self.load_people(people, ids).await?;
         let mut by_name: Vec<PersonRow> = Vec::new();
         if !names.is_empty() {
@@ -95,7 +97,12 @@ impl App {
                 .map(|p| (p.id, p.full_name.clone())),
             None => by_name
                 .iter()
-                .find(|p| p.full_name.to_lowercase() == name.to_lowercase())
+                .find(|p| p.full_name == name)
+                .or_else(|| {
+                    by_name
+                        .iter()
+                        .find(|p| p.full_name.to_lowercase() == name.to_lowercase())
+                })
                 .map(|p| (p.id, p.full_name.clone())),
         });
         for p in by_name {

@@ -1,7 +1,8 @@
 //! `/login/`, `/accounts/login/` and `/accounts/logout/`: Zulip's password login form
 //! (`OurAuthenticationForm`) and logout (`logout_view`, POST only).
 
-use super::{Chrome, HOME, Web, cookie_names, safe_next, set_cookie};
+use super::{Chrome, HOME, Web, safe_next};
+use crate::cookies::{cookie_names, set_cookie};
 use crate::params::Params;
 use askama::Template;
 use axum::http::header;

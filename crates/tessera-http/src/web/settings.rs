@@ -185,7 +185,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
             .iter()
             .map(|ses| DeviceRow {
                 id: ses.id,
-                name: tessera_app::describe_user_agent(ses.user_agent.as_deref().unwrap_or("")),
+                name: tessera_core::user_agent::describe(ses.user_agent.as_deref().unwrap_or("")),
                 detail: String::new(),
                 first_seen: when(ses.created_at),
                 last_seen: when(ses.last_seen),

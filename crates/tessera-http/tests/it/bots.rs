@@ -217,6 +217,16 @@ both!(creation_errors, |t: TestApp| async move {
     )
     .await
     .error(400, "BAD_REQUEST", "Username already in use");
+    // The addresses of tessera's own bots are taken.
+    for short in ["notification", "welcome"] {
+        t.post(
+            "/api/v1/bots",
+            o,
+            &[("full_name", "Impostor"), ("short_name", short)],
+        )
+        .await
+        .error(400, "BAD_REQUEST", "Username already in use");
+    }
     t.post(
         "/api/v1/bots",
         o,

@@ -126,6 +126,18 @@ both!(render_previews_without_storing, |t: TestApp| async move {
             "REQUEST_VARIABLE_MISSING",
             "Missing 'content' argument",
         );
+    let long = "@**x** ".repeat(1500);
+    t.post(
+        "/api/v1/messages/render",
+        Some(t.owner()),
+        &[("content", &long)],
+    )
+    .await
+    .error(
+        400,
+        "BAD_REQUEST",
+        "content is too long (limit: 10000 characters)",
+    );
     let after = t.get("/api/v1/users/me", Some(t.owner())).await.ok()["max_message_id"].clone();
     assert_eq!(before, after);
 });

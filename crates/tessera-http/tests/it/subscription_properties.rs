@@ -217,6 +217,32 @@ both!(
             )
             .await;
         r.error(400, "BAD_REQUEST", "Unexpected arguments: colour");
+        // A refused call changes nothing: the channel to join is not created.
+        let r = t
+            .request(
+                Method::PATCH,
+                "/api/v1/users/me/subscriptions",
+                Some(me),
+                &[
+                    ("add", r#"[{"name": "never made"}]"#),
+                    ("delete", r#"["no such channel"]"#),
+                ],
+                &[],
+            )
+            .await;
+        r.error(
+            400,
+            "BAD_REQUEST",
+            "Channel(s) (no such channel) do not exist",
+        );
+        let streams = t.get("/api/v1/streams", Some(t.owner())).await;
+        assert!(
+            !streams.ok()["streams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["name"] == "never made")
+        );
         // Guests may not, even only to leave.
         let (_, guest_key) = t.user("subprops-guest@tessera.test", Role::Guest).await;
         let r = t

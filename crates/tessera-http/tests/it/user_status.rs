@@ -136,6 +136,10 @@ both!(
                 "status_text is too long (limit: 60 characters)",
             ),
             (vec![("away", "maybe")], "away is not valid JSON"),
+            (
+                vec![("status_text", "out\0side")],
+                "Invalid character in status_text, at position 4.",
+            ),
         ];
         for (form, msg) in cases {
             let r = t.post("/api/v1/users/me/status", Some(me), &form).await;

@@ -155,6 +155,14 @@ both!(bad_topic_requests_are_refused, |t: TestApp| async move {
             ],
             "visibility_policy is not an integer",
         ),
+        (
+            vec![
+                ("stream_id", &g),
+                ("topic", "a\0b"),
+                ("visibility_policy", "1"),
+            ],
+            "Invalid character in topic, at position 2!",
+        ),
     ];
     for (form, msg) in cases {
         let r = t.post("/api/v1/user_topics", Some(me), &form).await;

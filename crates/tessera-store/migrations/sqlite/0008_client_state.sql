@@ -86,4 +86,5 @@ CREATE TABLE attachment_messages (
 CREATE INDEX attachment_messages_message ON attachment_messages (message_id);
 
 -- Mentions find people by name (`@**Full Name**`) without reading the whole realm.
-CREATE INDEX users_full_name ON users (realm_id, LOWER(full_name));
+CREATE INDEX users_full_name_lower ON users (realm_id, LOWER(full_name));
+CREATE INDEX users_full_name ON users (realm_id, full_name);
