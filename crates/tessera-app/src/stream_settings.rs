@@ -4,7 +4,7 @@
 //! those who can see the channel.
 
 use crate::streams::{MAX_STREAM_DESCRIPTION_LENGTH, check_stream_name};
-use crate::{App, AppError, Destination, Notice, Outgoing, Principal, Result};
+use crate::{App, AppError, Destination, Notice, Principal, Result};
 use serde_json::{Value, json};
 use tessera_core::Role;
 use tessera_store::{StoreError, StreamChange, StreamRow};
@@ -94,21 +94,14 @@ impl App {
         let bot = self
             .system_bot(stream.realm_id, "notification-bot", "Notification Bot")
             .await?;
-        let principal = self.principal_of(&bot).await?;
-        self.send_message(
-            &principal,
-            Outgoing {
-                to: Destination::Stream {
-                    name: None,
-                    id: Some(stream.id),
-                },
-                topic: Some(CHANNEL_EVENTS_TOPIC.into()),
-                content,
-                client: "Internal".into(),
-                read_by_sender: true,
-                local_id: None,
-                sender_queue_id: None,
+        self.send_as_system_bot(
+            &bot,
+            Destination::Stream {
+                name: None,
+                id: Some(stream.id),
             },
+            Some(CHANNEL_EVENTS_TOPIC.into()),
+            content,
         )
         .await?;
         Ok(())

@@ -8,13 +8,9 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use tessera_app::App;
 
-/// GET /api/v1/bot_storage — the stored values (`keys`: a JSON list to pick some).
-pub async fn get_bot_storage(
-    State(app): State<App>,
-    Caller(who): Caller,
-    mut params: Params,
-) -> ApiResult<Response> {
-    let keys: Option<Vec<String>> = match params.json_value("keys")? {
+/// `keys`: a JSON list of names (strings; anything else in it is skipped), or none.
+fn keys_param(params: &mut Params) -> ApiResult<Option<Vec<String>>> {
+    Ok(match params.json_value("keys")? {
         Some(Value::Array(a)) => Some(
             a.into_iter()
                 .filter_map(|v| v.as_str().map(str::to_owned))
@@ -22,7 +18,16 @@ pub async fn get_bot_storage(
         ),
         Some(_) => return Err(ApiError::bad_request("keys is not a list")),
         None => None,
-    };
+    })
+}
+
+/// GET /api/v1/bot_storage — the stored values (`keys`: a JSON list to pick some).
+pub async fn get_bot_storage(
+    State(app): State<App>,
+    Caller(who): Caller,
+    mut params: Params,
+) -> ApiResult<Response> {
+    let keys = keys_param(&mut params)?;
     let mut out = Map::new();
     for (k, v) in app.bot_storage(&who, keys).await? {
         out.insert(k, json!(v));
@@ -57,15 +62,7 @@ pub async fn delete_bot_storage(
     Caller(who): Caller,
     mut params: Params,
 ) -> ApiResult<Response> {
-    let keys: Option<Vec<String>> = match params.json_value("keys")? {
-        Some(Value::Array(a)) => Some(
-            a.into_iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-        ),
-        Some(_) => return Err(ApiError::bad_request("keys is not a list")),
-        None => None,
-    };
+    let keys = keys_param(&mut params)?;
     app.remove_bot_storage(&who, keys).await?;
     Ok(params.success(json!({})))
 }

@@ -1117,12 +1117,25 @@ impl App {
              I can also help you get set up! Just click anywhere on this message or press `r` to reply.\n\n\
              Here are a few messages I understand: `apps`, `profile`, `theme`, `channels`, `topics`, `message formatting`, `keyboard shortcuts`, `help`."
         );
-        let principal = self.principal_of(&bot).await?;
+        self.send_as_system_bot(&bot, Destination::DirectIds(vec![user.id]), None, content)
+            .await?;
+        Ok(())
+    }
+
+    /// A message from one of tessera's own bots (client `Internal`, read by its sender).
+    pub(crate) async fn send_as_system_bot(
+        &self,
+        bot: &UserRow,
+        to: Destination,
+        topic: Option<String>,
+        content: String,
+    ) -> Result<i64> {
+        let principal = self.principal_of(bot).await?;
         self.send_message(
             &principal,
             Outgoing {
-                to: Destination::DirectIds(vec![user.id]),
-                topic: None,
+                to,
+                topic,
                 content,
                 client: "Internal".into(),
                 read_by_sender: true,
@@ -1130,7 +1143,6 @@ impl App {
                 sender_queue_id: None,
             },
         )
-        .await?;
-        Ok(())
+        .await
     }
 }

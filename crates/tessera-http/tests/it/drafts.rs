@@ -10,26 +10,13 @@ use tessera_core::Role;
 
 const MEMBER: &str = "drafts-member@tessera.test";
 
-async fn queue(t: &TestApp, who: (&str, &str)) -> String {
-    t.post(
-        "/api/v1/register",
-        Some(who),
-        &[("event_types", r#"["drafts"]"#)],
-    )
-    .await
-    .ok()["queue_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 both!(
     drafts_are_kept_edited_and_deleted,
     |t: TestApp| async move {
         let (member_id, key) = t.user(MEMBER, Role::Member).await;
         let me = (MEMBER, key.as_str());
         let general = t.stream_id(me, "general").await;
-        let q = queue(&t, me).await;
+        let q = t.register_queue(me, r#"["drafts"]"#).await;
         let drafts = json!([
         {"type": "stream", "to": [general], "topic": "plans", "content": "first  ", "timestamp": 1000},
         {"type": "private", "to": [1, member_id], "topic": "ignored", "content": "to owner", "timestamp": 2000},

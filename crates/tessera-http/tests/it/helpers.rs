@@ -227,6 +227,20 @@ impl TestApp {
         )
     }
 
+    /// `POST /register` with these `event_types` (a JSON list); the queue id.
+    pub async fn register_queue(&self, who: (&str, &str), event_types: &str) -> String {
+        self.post(
+            "/api/v1/register",
+            Some(who),
+            &[("event_types", event_types)],
+        )
+        .await
+        .ok()["queue_id"]
+            .as_str()
+            .expect("queue_id")
+            .to_owned()
+    }
+
     /// Every event still queued on `queue` (none acknowledged: `last_event_id=-1`), without
     /// heartbeats and without the per-queue `id`.
     pub async fn queued_events(&self, who: (&str, &str), queue: &str) -> Vec<Value> {

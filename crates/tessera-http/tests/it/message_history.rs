@@ -149,16 +149,8 @@ both!(flags_change_over_a_narrow, |t: TestApp| async move {
     let b = send(&t, t.owner(), "alpha", "two").await;
     send(&t, t.owner(), "beta", "three").await;
     let q = t
-        .post(
-            "/api/v1/register",
-            Some(member),
-            &[("event_types", r#"["update_message_flags"]"#)],
-        )
-        .await
-        .ok()["queue_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .register_queue(member, r#"["update_message_flags"]"#)
+        .await;
     let narrow = r#"[{"operator": "channel", "operand": "general"}, {"operator": "topic", "operand": "alpha"}]"#;
     let form = [
         ("anchor", "oldest"),

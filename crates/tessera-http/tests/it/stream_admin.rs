@@ -27,17 +27,7 @@ both!(administrators_change_channels, |t: TestApp| async move {
     let member = (MEMBER, key.as_str());
     let id = create(&t, "projects").await;
     let path = format!("/api/v1/streams/{id}");
-    let q = t
-        .post(
-            "/api/v1/register",
-            Some(member),
-            &[("event_types", r#"["stream"]"#)],
-        )
-        .await
-        .ok()["queue_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let q = t.register_queue(member, r#"["stream"]"#).await;
     t.request(
         Method::PATCH,
         &path,
@@ -175,17 +165,7 @@ both!(administrators_change_channels, |t: TestApp| async move {
         .await
         .error(400, "BAD_REQUEST", "Invalid channel ID");
     // Public again: the member learns of it with a `create` event.
-    let q2 = t
-        .post(
-            "/api/v1/register",
-            Some(member),
-            &[("event_types", r#"["stream"]"#)],
-        )
-        .await
-        .ok()["queue_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let q2 = t.register_queue(member, r#"["stream"]"#).await;
     t.request(
         Method::PATCH,
         &path,
@@ -315,17 +295,7 @@ both!(
         )
         .await
         .ok();
-        let q = t
-            .post(
-                "/api/v1/register",
-                Some(member),
-                &[("event_types", r#"["stream"]"#)],
-            )
-            .await
-            .ok()["queue_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let q = t.register_queue(member, r#"["stream"]"#).await;
         let path = format!("/api/v1/streams/{id}");
         t.request(Method::DELETE, &path, Some(t.owner()), &[], &[])
             .await

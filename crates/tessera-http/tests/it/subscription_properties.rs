@@ -27,17 +27,7 @@ both!(
         let (_, key) = t.user(MEMBER, Role::Member).await;
         let me = (MEMBER, key.as_str());
         let general = t.stream_id(me, "general").await;
-        let q = t
-            .post(
-                "/api/v1/register",
-                Some(me),
-                &[("event_types", r#"["subscription"]"#)],
-            )
-            .await
-            .ok()["queue_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let q = t.register_queue(me, r#"["subscription"]"#).await;
         let data = json!([
             {"stream_id": general, "property": "color", "value": "#abcdef"},
             {"stream_id": general, "property": "in_home_view", "value": false},

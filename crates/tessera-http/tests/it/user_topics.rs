@@ -9,15 +9,6 @@ use tessera_core::Role;
 
 const MEMBER: &str = "topics-member@tessera.test";
 
-async fn queue(t: &TestApp, who: (&str, &str), types: &str) -> String {
-    t.post("/api/v1/register", Some(who), &[("event_types", types)])
-        .await
-        .ok()["queue_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 both!(
     topics_are_muted_followed_and_announced,
     |t: TestApp| async move {
@@ -25,8 +16,10 @@ both!(
         let me = (MEMBER, key.as_str());
         let general = t.stream_id(me, "general").await;
         let g = general.to_string();
-        let both_q = queue(&t, me, r#"["user_topic", "muted_topics"]"#).await;
-        let legacy_q = queue(&t, me, r#"["muted_topics"]"#).await;
+        let both_q = t
+            .register_queue(me, r#"["user_topic", "muted_topics"]"#)
+            .await;
+        let legacy_q = t.register_queue(me, r#"["muted_topics"]"#).await;
         let set = |policy: &'static str, topic: &'static str| {
             let g = g.clone();
             let t = &t;
