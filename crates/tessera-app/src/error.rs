@@ -2,6 +2,8 @@
 //! maps these to Zulip's wire.
 
 use crate::auth::AuthFailure;
+use crate::streams::html_escape;
+use crate::user_topics::ChannelRef;
 use tessera_store::StoreError;
 
 /// Result alias for use-cases.
@@ -34,13 +36,24 @@ pub enum AppError {
     /// A plain Zulip `JsonableError` (400 `BAD_REQUEST`) with this message.
     #[error("{0}")]
     BadRequest(String),
-    /// A 400 with a specific Zulip code and, optionally, one data field.
-    #[error("{msg}")]
-    Coded {
-        code: &'static str,
-        msg: String,
-        field: Option<Box<(&'static str, serde_json::Value)>>,
-    },
+    /// No channel by that name or id (`STREAM_DOES_NOT_EXIST`, with `stream` or `stream_id`).
+    #[error("{}", match .0 {
+        ChannelRef::Name(n) => format!("Channel '{}' does not exist", html_escape(n)),
+        ChannelRef::Id(id) => format!("Channel with ID '{id}' does not exist"),
+    })]
+    StreamDoesNotExist(ChannelRef),
+    /// A narrow term tessera cannot apply (`BAD_NARROW`, with `desc`).
+    #[error("Invalid narrow operator: {0}")]
+    BadNarrow(String),
+    /// A webhook body that is not a JSON object (`INVALID_JSON`).
+    #[error("Malformed JSON")]
+    InvalidJson,
+    /// `REACTION_ALREADY_EXISTS`.
+    #[error("Reaction already exists.")]
+    ReactionAlreadyExists,
+    /// `REACTION_DOES_NOT_EXIST`.
+    #[error("Reaction doesn't exist.")]
+    ReactionDoesNotExist,
     /// An event queue that does not exist (any more): `BAD_EVENT_QUEUE_ID`.
     #[error("Bad event queue id: {0}")]
     BadEventQueue(String),
@@ -54,7 +67,10 @@ pub enum AppError {
     /// A problem with configuration or set-up (CLI, start-up).
     #[error("{0}")]
     Config(String),
-    /// Anything unexpected; logged, never shown.
+    /// The store failed; the cause is kept (logged with its chain, never shown).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Anything else unexpected (a broken invariant); logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -63,11 +79,5 @@ impl AppError {
     /// Shorthand for [`AppError::BadRequest`].
     pub fn bad(msg: impl Into<String>) -> AppError {
         AppError::BadRequest(msg.into())
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        AppError::Internal(e.to_string())
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::events::Notice;
+use crate::user_topics::ChannelRef;
 use crate::{App, AppError, Result};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -347,21 +348,13 @@ impl App {
                 .stream_by_id(id)
                 .await?
                 .filter(|s| s.realm_id == who.realm_id)
-                .ok_or_else(|| AppError::Coded {
-                    code: "STREAM_DOES_NOT_EXIST",
-                    msg: format!("Channel with ID '{id}' does not exist"),
-                    field: Some(Box::new(("stream_id", json!(id)))),
-                })?,
+                .ok_or(AppError::StreamDoesNotExist(ChannelRef::Id(id)))?,
             (None, Some(name)) => {
                 let name = check_stream_name(name).map_err(AppError::bad)?;
                 self.store()
                     .stream_by_name(who.realm_id, &name)
                     .await?
-                    .ok_or_else(|| AppError::Coded {
-                        code: "STREAM_DOES_NOT_EXIST",
-                        msg: format!("Channel '{}' does not exist", html_escape(&name)),
-                        field: Some(Box::new(("stream", json!(name)))),
-                    })?
+                    .ok_or_else(|| AppError::StreamDoesNotExist(ChannelRef::Name(name.clone())))?
             }
             (None, None) => return Err(AppError::bad("Missing channel")),
         };
@@ -712,7 +705,8 @@ impl App {
 }
 
 /// Zulip escapes the channel name in this message.
-fn html_escape(s: &str) -> String {
+/// Python's `html.escape` (Zulip escapes channel names in some error texts).
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

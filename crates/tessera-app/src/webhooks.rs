@@ -35,11 +35,7 @@ impl App {
         let payload: Value = serde_json::from_slice(body)
             .ok()
             .filter(Value::is_object)
-            .ok_or_else(|| AppError::Coded {
-                code: "INVALID_JSON",
-                msg: "Malformed JSON".into(),
-                field: None,
-            })?;
+            .ok_or(AppError::InvalidJson)?;
         let pretty = serde_json::to_string_pretty(&payload)
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let content = format!("```json\n{pretty}\n```");
@@ -69,21 +65,16 @@ impl App {
         match self.send_message(who, out).await {
             Ok(_) => Ok(()),
             // Zulip swallows a missing channel and tells the bot's owner instead.
-            Err(AppError::Coded {
-                code: "STREAM_DOES_NOT_EXIST",
-                field,
-                ..
-            }) => {
-                let what = match field.map(|f| *f) {
-                    Some((_, Value::String(name))) => format!(
+            Err(AppError::StreamDoesNotExist(channel)) => {
+                let what = match channel {
+                    crate::ChannelRef::Name(name) => format!(
                         "Your bot `{}` tried to send a message to channel #**{name}**, but that channel does not exist. Click [here](#channels/new) to create it.",
                         bot.email
                     ),
-                    Some((_, id)) => format!(
+                    crate::ChannelRef::Id(id) => format!(
                         "Your bot `{}` tried to send a message to channel ID {id}, but there is no channel with that ID.",
                         bot.email
                     ),
-                    None => return Ok(()),
                 };
                 self.tell_owner(&bot, what).await;
                 Ok(())

@@ -16,7 +16,14 @@ pub struct ApiError {
     pub extra: Box<Map<String, Value>>,
     pub www_authenticate: Option<&'static str>,
     pub retry_after: Option<f64>,
+    /// What went wrong behind a 500 (for the log, never the body).
+    pub detail: Option<Box<str>>,
 }
+
+/// The cause of a 500, carried on the response to the middleware that logs it, once
+/// (`lib.rs`'s `log_internal_errors`).
+#[derive(Debug, Clone)]
+pub struct InternalDetail(pub Box<str>);
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -38,6 +45,7 @@ impl ApiError {
             extra: Box::default(),
             www_authenticate: None,
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -66,7 +74,6 @@ impl ApiError {
 
     /// An internal error: logged here, shown as Zulip's generic 500 (no `code`).
     pub fn internal(detail: &str) -> ApiError {
-        tracing::error!(detail, "internal error");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: None,
@@ -74,6 +81,7 @@ impl ApiError {
             extra: Box::default(),
             www_authenticate: None,
             retry_after: None,
+            detail: Some(detail.into()),
         }
     }
 
@@ -88,6 +96,18 @@ impl ApiError {
         self.extra.insert(key.into(), value);
         self
     }
+}
+
+/// An error with its sources, `outer: inner: …`, for the log.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 impl From<AppError> for ApiError {
@@ -125,12 +145,22 @@ impl From<AppError> for ApiError {
             }
             AppError::BadRequest(m) => ApiError::bad_request(m),
             AppError::NotFound(m) => ApiError::new(S::NOT_FOUND, "BAD_REQUEST", m),
-            AppError::Coded { code, msg, field } => {
-                let e = ApiError::new(S::BAD_REQUEST, code, msg);
-                match field.map(|f| *f) {
-                    Some((k, v)) => e.with(k, v),
-                    None => e,
+            AppError::StreamDoesNotExist(channel) => {
+                let e = ApiError::new(S::BAD_REQUEST, "STREAM_DOES_NOT_EXIST", msg);
+                match channel {
+                    tessera_app::ChannelRef::Name(n) => e.with("stream", json!(n)),
+                    tessera_app::ChannelRef::Id(id) => e.with("stream_id", json!(id)),
                 }
+            }
+            AppError::BadNarrow(desc) => {
+                ApiError::new(S::BAD_REQUEST, "BAD_NARROW", msg).with("desc", json!(desc))
+            }
+            AppError::InvalidJson => ApiError::new(S::BAD_REQUEST, "INVALID_JSON", msg),
+            AppError::ReactionAlreadyExists => {
+                ApiError::new(S::BAD_REQUEST, "REACTION_ALREADY_EXISTS", msg)
+            }
+            AppError::ReactionDoesNotExist => {
+                ApiError::new(S::BAD_REQUEST, "REACTION_DOES_NOT_EXIST", msg)
             }
             AppError::BadEventQueue(id) => {
                 ApiError::new(S::BAD_REQUEST, "BAD_EVENT_QUEUE_ID", msg).with("queue_id", json!(id))
@@ -138,6 +168,7 @@ impl From<AppError> for ApiError {
             AppError::UnauthorizedPrincipal(m) => {
                 ApiError::new(S::BAD_REQUEST, "UNAUTHORIZED_PRINCIPAL", m)
             }
+            AppError::Store(e) => ApiError::internal(&error_chain(&e)),
             AppError::Config(m) | AppError::Internal(m) => ApiError::internal(&m),
         }
     }
@@ -169,6 +200,9 @@ impl IntoResponse for ApiError {
         {
             headers.insert(header::RETRY_AFTER, v);
         }
+        if let Some(detail) = self.detail {
+            resp.extensions_mut().insert(InternalDetail(detail));
+        }
         resp
     }
 }
@@ -178,4 +212,22 @@ pub fn json_body(v: &Value) -> String {
     let mut s = v.to_string();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod internal_tests {
+    use super::*;
+
+    #[test]
+    fn a_500_carries_its_cause_to_the_log_and_not_to_the_body() {
+        let store = AppError::Store(tessera_store::StoreError::BadUrl("no such database".into()));
+        let resp = ApiError::from(store).into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let detail = resp.extensions().get::<InternalDetail>().expect("detail");
+        assert!(detail.0.contains("no such database"), "{}", detail.0);
+        // Zulip's refusals carry none.
+        let refused = ApiError::from(AppError::ReactionDoesNotExist).into_response();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(refused.extensions().get::<InternalDetail>().is_none());
+    }
 }

@@ -397,6 +397,19 @@ fn web_routes() -> Router<App> {
         )
 }
 
+/// Log each 500 once, with the cause its handler attached (inside the request's span, so
+/// with method and path).
+async fn log_internal_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let resp = next.run(req).await;
+    if let Some(error::InternalDetail(detail)) = resp.extensions().get::<error::InternalDetail>() {
+        tracing::error!(detail = %detail, status = resp.status().as_u16(), "internal error");
+    }
+    resp
+}
+
 /// The path as logged: a temporary upload URL's token is a credential, so it is left out.
 fn loggable_path(path: &str) -> &str {
     if path.starts_with("/user_uploads/temporary/") {
@@ -429,13 +442,17 @@ pub fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             params::MAX_MULTIPART_BYTES,
         ))
+        .layer(axum::middleware::from_fn(log_internal_errors))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook
-            // URLs carry `api_key=`) and never credentials.
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
-            }),
+            // URLs carry `api_key=`) and never credentials. Failures are logged once, by
+            // `log_internal_errors` (with their cause), not again here.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+                })
+                .on_failure(()),
         )
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,

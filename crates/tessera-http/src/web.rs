@@ -176,7 +176,6 @@ impl Web {
 
     /// Zulip's 500 page; the detail is logged, never shown.
     pub async fn internal_error(&self, detail: &str) -> Response {
-        tracing::error!(detail, "internal error on a page");
         let page = MessagePage {
             c: self.chrome().await,
             title: "Internal server error".into(),
@@ -184,7 +183,10 @@ impl Web {
             message: "Something went wrong on the server. Please try again in a moment.".into(),
             link: Some(("/".into(), "Go back".into())),
         };
-        self.page_with_status(StatusCode::INTERNAL_SERVER_ERROR, &page)
+        let mut resp = self.page_with_status(StatusCode::INTERNAL_SERVER_ERROR, &page);
+        resp.extensions_mut()
+            .insert(crate::error::InternalDetail(detail.into()));
+        resp
     }
 
     fn chrome_sync(&self) -> Chrome {

@@ -112,11 +112,7 @@ fn flag_names(flags: i64, has_row: bool) -> Vec<String> {
 
 fn narrow_error(desc: impl Into<String>) -> AppError {
     let desc = desc.into();
-    AppError::Coded {
-        code: "BAD_NARROW",
-        msg: format!("Invalid narrow operator: {desc}"),
-        field: Some(Box::new(("desc", json!(desc)))),
-    }
+    AppError::BadNarrow(desc)
 }
 
 /// Zulip's `normalize_body`: trailing whitespace dropped, empty refused, long truncated.
@@ -983,22 +979,14 @@ impl App {
                 e => e.into(),
             })?;
             if !added {
-                return Err(AppError::Coded {
-                    code: "REACTION_ALREADY_EXISTS",
-                    msg: "Reaction already exists.".into(),
-                    field: None,
-                });
+                return Err(AppError::ReactionAlreadyExists);
             }
             r
         } else {
             self.store()
                 .remove_reaction(id, who.user_id.0, &code, &reaction_type)
                 .await?
-                .ok_or(AppError::Coded {
-                    code: "REACTION_DOES_NOT_EXIST",
-                    msg: "Reaction doesn't exist.".into(),
-                    field: None,
-                })?
+                .ok_or(AppError::ReactionDoesNotExist)?
         };
         let me = self.user_row(who.user_id.0).await?;
         let mut users = self.store().message_user_ids(id).await?;

@@ -181,6 +181,7 @@ async fn login_error(web: &Web, e: AppError, username: &str) -> Result<String, R
         AppError::Internal(detail) | AppError::Config(detail) => {
             return Err(web.internal_error(&detail).await);
         }
+        AppError::Store(e) => return Err(web.internal_error(&e.to_string()).await),
         _ => INVALID_LOGIN.into(),
     })
 }
@@ -292,6 +293,7 @@ pub async fn get_login_subdomain(
             resp
         }
         Err(AppError::Internal(d)) | Err(AppError::Config(d)) => web.internal_error(&d).await,
+        Err(AppError::Store(e)) => web.internal_error(&e.to_string()).await,
         Err(e) => {
             let page = super::MessagePage {
                 c: web.chrome().await,
