@@ -41,7 +41,7 @@ pub async fn post_register(
     let fetch_event_types =
         string_list(params.json_value("fetch_event_types")?, "fetch_event_types")?;
     let narrow =
-        tessera_app::queue_narrow(crate::messages::parse_narrow(params.json_value("narrow")?)?)?;
+        tessera_app::queue_narrow(crate::params::parse_narrow(params.json_value("narrow")?)?)?;
     let capabilities = params
         .json_value("client_capabilities")?
         .unwrap_or(json!({}));

@@ -2,7 +2,7 @@
 
 use crate::auth::{Caller, WebhookCaller};
 use crate::error::{ApiError, ApiResult};
-use crate::params::{Params, PathId};
+use crate::params::{Params, PathId, parse_narrow};
 use crate::request_info::RequestInfo;
 use crate::users::path_id;
 use axum::extract::{Path, State};
@@ -130,14 +130,6 @@ pub async fn post_messages(
         )
         .await?;
     Ok(params.success(json!({ "id": id })))
-}
-
-/// Parse Zulip's `narrow` (`tessera_core::wire::parse_narrow`), as a 400 on bad shapes.
-pub fn parse_narrow(raw: Option<Value>) -> ApiResult<Vec<NarrowTerm>> {
-    match raw {
-        None => Ok(Vec::new()),
-        Some(v) => tessera_core::wire::parse_narrow(v).map_err(ApiError::bad_request),
-    }
 }
 
 fn non_negative(params: &mut Params, name: &str) -> ApiResult<i64> {

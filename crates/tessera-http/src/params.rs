@@ -69,6 +69,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// Parse Zulip's `narrow` (`tessera_core::wire::parse_narrow`), as a 400 on bad shapes.
+pub fn parse_narrow(raw: Option<Value>) -> ApiResult<Vec<tessera_core::wire::NarrowTerm>> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(v) => tessera_core::wire::parse_narrow(v).map_err(ApiError::bad_request),
+    }
+}
+
 pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
