@@ -282,3 +282,81 @@ impl App {
         Ok(())
     }
 }
+
+/// Onboarding and tessera's own bots (Welcome Bot's message to every new person,
+/// Notification Bot's channel events).
+impl App {
+    /// The realm's Welcome Bot (created on first use).
+    async fn welcome_bot(&self, realm_id: i64) -> Result<UserRow> {
+        self.system_bot(realm_id, "welcome-bot", "Welcome Bot")
+            .await
+    }
+
+    /// A bot tessera itself speaks as (`welcome-bot@…`, `notification-bot@…`), created on
+    /// first use without an owner.
+    pub(crate) async fn system_bot(
+        &self,
+        realm_id: i64,
+        local_part: &str,
+        full_name: &str,
+    ) -> Result<UserRow> {
+        let realm = self.realm_by_id(realm_id).await?;
+        let email = format!("{local_part}@{}", self.bot_domain(&realm.string_id));
+        if let Some(u) = self.store().user_by_email(realm_id, &email).await? {
+            if !self.is_system_bot(&u) {
+                return Err(AppError::Internal(format!("{email} is not a system bot")));
+            }
+            return Ok(u);
+        }
+        let email = tessera_core::Email::parse(&email).map_err(AppError::bad)?;
+        let (mut new, _key) = self.new_user_row(
+            realm_id,
+            &email,
+            full_name.into(),
+            tessera_core::Role::Member,
+            None,
+        );
+        new.bot_type = Some(tessera_core::BotType::Generic.as_i64());
+        match self.store().create_user(new, None, self.now()).await {
+            Ok(u) => Ok(u),
+            Err(tessera_store::StoreError::Conflict(_)) => {
+                self.user_by_email(realm_id, email.as_str()).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What every new account gets: the default channels, and (people) Welcome Bot's
+    /// direct message.
+    pub async fn onboard(&self, user: &UserRow) -> Result<()> {
+        for s in self.ensure_default_streams(user.realm_id).await? {
+            self.subscribe_user(user.id, &s).await?;
+        }
+        if user.is_bot {
+            return Ok(());
+        }
+        let bot = self.welcome_bot(user.realm_id).await?;
+        let realm_url = self.realm_url(&self.realm_by_id(user.realm_id).await?.string_id);
+        let admin_note = if user.role == 100 || user.role == 200 {
+            format!(
+                " We also have a guide for [Setting up your organization]({realm_url}/help/getting-your-organization-started-with-zulip)."
+            )
+        } else {
+            String::new()
+        };
+        let content = format!(
+            "Hello, and welcome to Zulip!\u{1f44b} This is a direct message from me, Welcome Bot.\n\n\
+             If you are new to Zulip, check out our [Getting started guide]({realm_url}/help/getting-started-with-zulip)!{admin_note}\n\n\
+             I can also help you get set up! Just click anywhere on this message or press `r` to reply.\n\n\
+             Here are a few messages I understand: `apps`, `profile`, `theme`, `channels`, `topics`, `message formatting`, `keyboard shortcuts`, `help`."
+        );
+        self.send_as_system_bot(
+            &bot,
+            crate::Destination::DirectIds(vec![user.id]),
+            None,
+            content,
+        )
+        .await?;
+        Ok(())
+    }
+}

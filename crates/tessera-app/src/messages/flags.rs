@@ -127,4 +127,37 @@ impl App {
             found_newest,
         })
     }
+
+    /// `POST /mark_all_as_read`, `/mark_stream_as_read`, `/mark_topic_as_read`: every unread
+    /// message of the caller (in a channel, in a topic of it) gets the read flag. The event
+    /// of "all" carries `all: true` and no ids, as Zulip's `do_mark_all_as_read`; the others
+    /// list the ids. A topic the caller has no message in is `No such topic '<topic>'`.
+    pub async fn mark_as_read(
+        &self,
+        who: &Principal,
+        stream_id: Option<i64>,
+        topic: Option<&str>,
+    ) -> Result<()> {
+        let me = who.user_id.0;
+        if let Some(id) = stream_id {
+            self.channel_for(who, id, false).await?;
+            if let Some(topic) = topic
+                && !self.store().has_topic_messages(me, id, topic).await?
+            {
+                return Err(AppError::bad(format!("No such topic '{topic}'")));
+            }
+        }
+        let ids = self.store().unread_ids(me, stream_id, topic).await?;
+        let changed = self.store().update_flags(me, &ids, FLAG_READ, true).await?;
+        let all = stream_id.is_none();
+        if all || !changed.is_empty() {
+            let messages = if all { Vec::new() } else { changed };
+            self.events().publish(Notice::plain(
+                vec![me],
+                json!({"type": "update_message_flags", "op": "add", "operation": "add",
+                       "flag": "read", "messages": messages, "all": all}),
+            ));
+        }
+        Ok(())
+    }
 }
