@@ -210,6 +210,27 @@ impl App {
         Ok(key)
     }
 
+    /// Zulip's `access_user_by_id` (not for administration): an active user of the caller's
+    /// organization, else `No such user` / `User is deactivated`; `allow_bots` false makes a
+    /// bot `No such user` too.
+    pub(crate) async fn realm_user(
+        &self,
+        who: &crate::Principal,
+        id: i64,
+        allow_bots: bool,
+    ) -> Result<UserRow> {
+        let user = self
+            .store()
+            .user_by_id(id)
+            .await?
+            .filter(|u| u.realm_id == who.realm_id && (allow_bots || !u.is_bot))
+            .ok_or_else(|| AppError::bad("No such user"))?;
+        if !user.is_active {
+            return Err(AppError::bad("User is deactivated"));
+        }
+        Ok(user)
+    }
+
     /// A user row by id, or "No such user".
     pub async fn user_row(&self, id: i64) -> Result<UserRow> {
         self.store()

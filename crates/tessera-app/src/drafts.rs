@@ -116,8 +116,12 @@ impl App {
     /// Zulip refuses every drafts call while synchronization is off (checked before the
     /// parameters are read).
     pub async fn require_draft_sync(&self, who: &Principal) -> Result<()> {
-        let me = self.user_row(who.user_id.0).await?;
-        if self.personal_settings(&me).await?["enable_drafts_synchronization"] == false {
+        // One setting row (the default is on), not the whole settings object.
+        let stored = self
+            .store()
+            .user_setting_of(&[who.user_id.0], "enable_drafts_synchronization")
+            .await?;
+        if stored.iter().any(|(_, v)| v == "false") {
             return Err(AppError::bad("User has disabled synchronizing drafts."));
         }
         Ok(())

@@ -86,30 +86,26 @@ impl App {
         Ok(data)
     }
 
+    /// The settings an organization changed from Zulip's defaults, read once for a use-case
+    /// that needs several of them.
+    pub(crate) async fn stored_realm_settings(&self, realm_id: i64) -> Result<StoredSettings> {
+        Ok(StoredSettings(
+            self.store()
+                .realm_settings(realm_id)
+                .await?
+                .into_iter()
+                .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
+                .collect(),
+        ))
+    }
+
     /// The value an organization stored for a setting (`None`: Zulip's default applies).
     pub(crate) async fn realm_setting(&self, realm_id: i64, name: &str) -> Result<Option<Value>> {
         Ok(self
-            .store()
-            .realm_settings(realm_id)
+            .stored_realm_settings(realm_id)
             .await?
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| serde_json::from_str(&v).ok()))
-    }
-
-    /// An integer setting of the organization: its stored value, `default` when it was
-    /// never changed, `None` for a stored `null` (Zulip's "unlimited").
-    pub(crate) async fn realm_limit(
-        &self,
-        realm_id: i64,
-        name: &str,
-        default: Option<i64>,
-    ) -> Result<Option<i64>> {
-        Ok(match self.realm_setting(realm_id, name).await? {
-            None => default,
-            Some(Value::Null) => None,
-            Some(v) => v.as_i64().or(default),
-        })
+            .get(name)
+            .cloned())
     }
 
     /// An announcement channel setting names one of the organization's channels, or -1.
@@ -121,6 +117,31 @@ impl App {
         match self.store().stream_by_id(id).await? {
             Some(s) if s.realm_id == realm_id => Ok(()),
             _ => Err(AppError::bad("Invalid channel ID")),
+        }
+    }
+}
+
+/// An organization's stored settings (those changed from Zulip's defaults).
+pub(crate) struct StoredSettings(Vec<(String, Value)>);
+
+impl StoredSettings {
+    /// The stored value (`None`: Zulip's default applies).
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// A boolean setting, `default` when never changed.
+    pub(crate) fn flag(&self, name: &str, default: bool) -> bool {
+        self.get(name).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    /// An integer setting: the stored value, `default` when never changed, `None` for a
+    /// stored `null` (Zulip's "unlimited").
+    pub(crate) fn limit(&self, name: &str, default: Option<i64>) -> Option<i64> {
+        match self.get(name) {
+            None => default,
+            Some(Value::Null) => None,
+            Some(v) => v.as_i64().or(default),
         }
     }
 }

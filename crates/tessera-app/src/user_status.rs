@@ -158,15 +158,7 @@ impl App {
 
     /// `GET /users/{user_id}/status`: `{}` for a user who never set one.
     pub async fn user_status(&self, who: &Principal, user_id: i64) -> Result<Value> {
-        let target = self
-            .store()
-            .user_by_id(user_id)
-            .await?
-            .filter(|u| u.realm_id == who.realm_id && !u.is_bot)
-            .ok_or_else(|| AppError::bad("No such user"))?;
-        if !target.is_active {
-            return Err(AppError::bad("User is deactivated"));
-        }
+        let target = self.realm_user(who, user_id, false).await?;
         Ok(match self.store().user_status(target.id).await? {
             Some(row) => Value::Object(status_dict(&row, self.is_away(target.id).await?)),
             None => json!({}),

@@ -88,16 +88,14 @@ impl App {
 
     /// The legacy `muted_topics`: `[channel name, topic, last updated]` for muted topics.
     pub(crate) async fn muted_topics_state(&self, user_id: i64) -> Result<Vec<Value>> {
-        let mut out = Vec::new();
-        for t in self.store().user_topics_of(user_id).await? {
-            if t.visibility_policy != MUTED {
-                continue;
-            }
-            if let Some(s) = self.store().stream_by_id(t.stream_id).await? {
-                out.push(json!([s.name, t.topic_name, t.last_updated]));
-            }
-        }
-        Ok(out)
+        Ok(self
+            .store()
+            .user_topics_of(user_id)
+            .await?
+            .into_iter()
+            .filter(|t| t.visibility_policy == MUTED)
+            .map(|t| json!([t.stream_name, t.topic_name, t.last_updated]))
+            .collect())
     }
 }
 

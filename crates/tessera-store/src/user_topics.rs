@@ -6,6 +6,8 @@ use crate::{Result, Store, with_pool};
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserTopicRow {
     pub stream_id: i64,
+    /// The channel's name (for the legacy `muted_topics` list).
+    pub stream_name: String,
     pub topic_name: String,
     pub visibility_policy: i64,
     /// Seconds since the epoch.
@@ -77,7 +79,8 @@ impl Store {
     pub async fn user_topics_of(&self, user_id: i64) -> Result<Vec<UserTopicRow>> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, UserTopicRow>(
-                "SELECT t.stream_id, t.topic_name, t.visibility_policy, t.last_updated \
+                "SELECT t.stream_id, s.name AS stream_name, t.topic_name, t.visibility_policy, \
+                 t.last_updated \
                  FROM user_topics t JOIN streams s ON s.id = t.stream_id \
                  WHERE t.user_id = $1 AND NOT s.deactivated ORDER BY t.last_updated, t.topic_lower",
             )

@@ -20,9 +20,9 @@ impl App {
         let age_secs = (now - row.date_sent).div_euclid(1_000_000);
         // Zulip allows 20 s past a limit (the web app offers editing until just before it).
         const EDIT_LIMIT_BUFFER: i64 = 20;
-        let realm = who.realm_id;
+        let settings = self.stored_realm_settings(who.realm_id).await?;
         if content.is_some() {
-            if self.realm_setting(realm, "allow_message_editing").await? == Some(json!(false)) {
+            if !settings.flag("allow_message_editing", true) {
                 return Err(AppError::bad(
                     "Your organization has turned off message editing",
                 ));
@@ -32,9 +32,7 @@ impl App {
                     "You don't have permission to edit this message",
                 ));
             }
-            if let Some(limit) = self
-                .realm_limit(realm, "message_content_edit_limit_seconds", Some(600))
-                .await?
+            if let Some(limit) = settings.limit("message_content_edit_limit_seconds", Some(600))
                 && age_secs > limit.saturating_add(EDIT_LIMIT_BUFFER)
             {
                 return Err(AppError::bad(
@@ -54,15 +52,10 @@ impl App {
             return Err(AppError::bad("Invalid propagate_mode without topic edit"));
         }
         if let Some(t) = &topic {
-            if matches!(t.trim(), "" | "(no topic)")
-                && self.realm_setting(realm, "mandatory_topics").await? == Some(json!(true))
-            {
+            if matches!(t.trim(), "" | "(no topic)") && settings.flag("mandatory_topics", false) {
                 return Err(AppError::bad("Topics are required in this organization."));
             }
-            let policy = self
-                .realm_limit(realm, "edit_topic_policy", Some(5))
-                .await?
-                .unwrap_or(5);
+            let policy = settings.limit("edit_topic_policy", Some(5)).unwrap_or(5);
             if !who.role.has_permission(policy, false) {
                 return Err(AppError::bad(
                     "You don't have permission to edit this message",
@@ -70,13 +63,8 @@ impl App {
             }
             let exempt = who.role.is_admin() || who.role == tessera_core::Role::Moderator;
             if !exempt
-                && let Some(limit) = self
-                    .realm_limit(
-                        realm,
-                        "move_messages_within_stream_limit_seconds",
-                        Some(604_800),
-                    )
-                    .await?
+                && let Some(limit) =
+                    settings.limit("move_messages_within_stream_limit_seconds", Some(604_800))
                 && age_secs > limit.saturating_add(EDIT_LIMIT_BUFFER)
             {
                 return Err(AppError::bad(
@@ -180,21 +168,15 @@ impl App {
             if row.sender_id != who.user_id.0 && sender.bot_owner_id != Some(who.user_id.0) {
                 return Err(refused());
             }
-            let policy = self
-                .realm_limit(who.realm_id, "delete_own_message_policy", Some(5))
-                .await?
+            let settings = self.stored_realm_settings(who.realm_id).await?;
+            let policy = settings
+                .limit("delete_own_message_policy", Some(5))
                 .unwrap_or(5);
             if !who.role.has_permission(policy, false) {
                 return Err(refused());
             }
             let age_secs = (self.now() - row.date_sent).div_euclid(1_000_000);
-            if let Some(limit) = self
-                .realm_limit(
-                    who.realm_id,
-                    "message_content_delete_limit_seconds",
-                    Some(600),
-                )
-                .await?
+            if let Some(limit) = settings.limit("message_content_delete_limit_seconds", Some(600))
                 && age_secs > limit
             {
                 return Err(AppError::bad(
