@@ -293,15 +293,7 @@ impl App {
         user_id: i64,
         stream_id: i64,
     ) -> Result<bool> {
-        let target = self
-            .store()
-            .user_by_id(user_id)
-            .await?
-            .filter(|u| u.realm_id == who.realm_id)
-            .ok_or_else(|| AppError::bad("No such user"))?;
-        if !target.is_active {
-            return Err(AppError::bad("User is deactivated"));
-        }
+        let target = self.realm_user(who, user_id, true).await?;
         let stream = self.channel_for(who, stream_id, true).await?;
         Ok(self.store().is_subscribed(target.id, stream.id).await?)
     }
@@ -364,52 +356,50 @@ impl App {
                 stream.name
             )));
         }
-        // tessera's own bots (Notification Bot's channel events) post anywhere, as Zulip's
-        // internal sends do.
-        if who.is_bot() && self.is_system_bot(&self.user_row(who.user_id.0).await?) {
+        // Only a private channel or a posting policy can refuse; then the sender's row is
+        // read once (bots: tessera's own post anywhere, as Zulip's internal sends do;
+        // others may act through their owner).
+        let subscribed = if stream.invite_only {
+            self.store().is_subscribed(who.user_id.0, stream.id).await?
+        } else {
+            true
+        };
+        if subscribed && stream.stream_post_policy == 1 {
             return Ok(stream);
         }
-        if stream.invite_only && !self.store().is_subscribed(who.user_id.0, stream.id).await? {
-            // A bot may post where its owner is subscribed.
-            let owner_ok = match self.user_row(who.user_id.0).await?.bot_owner_id {
-                Some(owner) => self.store().is_subscribed(owner, stream.id).await?,
+        let bot = if who.is_bot() {
+            Some(self.user_row(who.user_id.0).await?)
+        } else {
+            None
+        };
+        if bot.as_ref().is_some_and(|b| self.is_system_bot(b)) {
+            return Ok(stream);
+        }
+        let owner = match bot.as_ref().and_then(|b| b.bot_owner_id) {
+            Some(id) => Some(self.user_row(id).await?),
+            None => None,
+        };
+        // Zulip's `access_stream_for_send_message`: the posting policy first (a bot passes
+        // if it or its owner does), then access to a private channel.
+        if let Err(e) = stream_post_policy_allows(who.role, &stream) {
+            match owner.as_ref().and_then(|o| Role::from_i64(o.role)) {
+                Some(role) => stream_post_policy_allows(role, &stream)?,
+                None => return Err(e),
+            }
+        }
+        if !subscribed {
+            let owner_subscribed = match &owner {
+                Some(o) => self.store().is_subscribed(o.id, stream.id).await?,
                 None => false,
             };
-            if !owner_ok {
+            if !owner_subscribed {
                 return Err(AppError::bad(format!(
                     "Not authorized to send to channel '{}'",
                     stream.name
                 )));
             }
         }
-        self.check_stream_post_policy(who, &stream).await?;
         Ok(stream)
-    }
-
-    /// Zulip's `check_stream_access_based_on_stream_post_policy`: 1 everyone, 2
-    /// administrators, 3 full members (everyone but guests, with the default waiting period
-    /// of 0 days), 4 moderators. A bot's owner must pass it too.
-    async fn check_stream_post_policy(&self, who: &Principal, stream: &StreamRow) -> Result<()> {
-        let check = |role: Role| -> Result<()> {
-            let refused = match stream.stream_post_policy {
-                2 if !role.is_admin() => {
-                    "Only organization administrators can send to this channel."
-                }
-                4 if !role.is_admin() && role != Role::Moderator => {
-                    "Only organization administrators and moderators can send to this channel."
-                }
-                3 if role == Role::Guest => "Guests cannot send to this channel.",
-                _ => return Ok(()),
-            };
-            Err(AppError::bad(refused))
-        };
-        check(who.role)?;
-        if who.is_bot()
-            && let Some(owner) = self.user_row(who.user_id.0).await?.bot_owner_id
-        {
-            check(Role::from_i64(self.user_row(owner).await?.role).unwrap_or(Role::Member))?;
-        }
-        Ok(())
     }
 
     /// The next colour for a user's new subscription: the palette colours they do not use
@@ -705,6 +695,23 @@ impl App {
 }
 
 /// Zulip escapes the channel name in this message.
+/// Zulip's `check_stream_access_based_on_stream_post_policy`: 1 everyone, 2
+/// administrators, 3 full members (everyone but guests, with the default waiting period of 0
+/// days), 4 moderators; guests only where everyone may post.
+fn stream_post_policy_allows(role: Role, stream: &StreamRow) -> Result<()> {
+    let refused = match stream.stream_post_policy {
+        _ if role.is_admin() => return Ok(()),
+        2 => "Only organization administrators can send to this channel.",
+        4 if role != Role::Moderator => {
+            "Only organization administrators and moderators can send to this channel."
+        }
+        1 => return Ok(()),
+        _ if role == Role::Guest => "Guests cannot send to this channel.",
+        _ => return Ok(()),
+    };
+    Err(AppError::bad(refused))
+}
+
 /// Python's `html.escape` (Zulip escapes channel names in some error texts).
 pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")

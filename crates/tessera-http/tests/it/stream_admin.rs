@@ -138,6 +138,20 @@ both!(administrators_change_channels, |t: TestApp| async move {
         "BAD_REQUEST",
         "Only organization administrators can send to this channel.",
     );
+    // A bot passes where its owner would (Zulip's `access_stream_for_send_message`).
+    let (_, bot_key, bot_email) = t.bot(t.owner(), "announcer", 1).await;
+    t.post(
+        "/api/v1/messages",
+        Some((&bot_email, &bot_key)),
+        &[
+            ("type", "stream"),
+            ("to", "Projects 2"),
+            ("topic", "t"),
+            ("content", "from the owner's bot"),
+        ],
+    )
+    .await
+    .ok();
     t.post(
         "/api/v1/messages",
         Some(t.owner()),
