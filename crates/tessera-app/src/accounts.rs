@@ -162,7 +162,7 @@ impl App {
             .collect();
         self.events().publish(crate::Notice::plain(
             everyone,
-            serde_json::json!({"type": "realm_user", "op": "add", "person": self.user_dict(user)}),
+            serde_json::json!({"type": "realm_user", "op": "add", "person": self.user_object(user)}),
         ));
         if user.is_bot {
             let mut watchers: Vec<i64> = self
@@ -178,7 +178,7 @@ impl App {
             }
             self.events().publish(crate::Notice::plain(
                 watchers,
-                serde_json::json!({"type": "realm_bot", "op": "add", "bot": self.realm_bot_dict(user)}),
+                serde_json::json!({"type": "realm_bot", "op": "add", "bot": self.realm_bot_object(user)}),
             ));
         }
         self.onboard(user).await
@@ -304,7 +304,7 @@ impl App {
         let email = format!("{local_part}@{}", self.bot_domain(&realm.string_id));
         if let Some(u) = self.store().user_by_email(realm_id, &email).await? {
             if !self.is_system_bot(&u) {
-                return Err(AppError::Internal(format!("{email} is not a system bot")));
+                return Err(AppError::Invariant(format!("{email} is not a system bot")));
             }
             return Ok(u);
         }

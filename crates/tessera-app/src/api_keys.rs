@@ -54,7 +54,7 @@ impl App {
         self.secret()
             .open(Purpose::ApiKey, user.id, &user.sealed_api_key())
             .map(ApiKey::from_trusted)
-            .map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(AppError::failed("opening an API key"))
     }
 
     /// `POST /api/v1/fetch_api_key`: username + password → the existing key.
@@ -248,7 +248,7 @@ impl App {
             Some(s) if user.bot_type == Some(3) => Some(
                 self.secret()
                     .open(Purpose::ServiceToken, user.id, &s.sealed_token())
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                    .map_err(AppError::failed("opening a service token"))?,
             ),
             _ => None,
         };

@@ -70,14 +70,45 @@ pub enum AppError {
     /// The store failed; the cause is kept (logged with its chain, never shown).
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// Anything else unexpected (a broken invariant); logged, never shown.
+    /// Something outside the store failed (mail, hashing, a template, opening a sealed
+    /// secret, a worker): what was being done, with the cause kept for the log; never shown.
+    #[error("{doing}")]
+    Failed {
+        doing: &'static str,
+        #[source]
+        cause: Cause,
+    },
+    /// A broken invariant, with no underlying error to keep; logged, never shown.
     #[error("internal error: {0}")]
-    Internal(String),
+    Invariant(String),
 }
+
+/// The cause kept by [`AppError::Failed`].
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl AppError {
     /// Shorthand for [`AppError::BadRequest`].
     pub fn bad(msg: impl Into<String>) -> AppError {
         AppError::BadRequest(msg.into())
+    }
+
+    /// For `map_err`: `doing` failed because of the error it is given.
+    pub fn failed<E: Into<Cause>>(doing: &'static str) -> impl FnOnce(E) -> AppError {
+        move |e| AppError::Failed {
+            doing,
+            cause: e.into(),
+        }
+    }
+
+    /// The error and each of its causes, for the log (`doing: cause: cause's cause`).
+    pub fn detail(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            source = s.source();
+        }
+        out
     }
 }

@@ -18,7 +18,7 @@ pub const QUEUE_IDLE_SECS: i64 = 600;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MessageNotice {
     /// The message object with rendered `content` (`content_type` `text/html`).
-    pub message: Value,
+    pub message: crate::messages::Message,
     /// The Markdown source, for queues registered with `apply_markdown=false`.
     pub raw_content: String,
     /// Receivers and their flags.
@@ -192,11 +192,9 @@ impl EventQueue {
             return;
         }
         let mut message = m.message.clone();
-        if let Some(map) = message.as_object_mut()
-            && !self.options.apply_markdown
-        {
-            map.insert("content".into(), json!(m.raw_content));
-            map.insert("content_type".into(), json!("text/x-markdown"));
+        if !self.options.apply_markdown {
+            message.content = m.raw_content.clone();
+            message.content_type = crate::messages::ContentType::Markdown;
         }
         self.push(json!({"type": "message", "message": message, "flags": flags}));
     }
@@ -348,12 +346,9 @@ impl EventHub {
     /// Deliver a notice to this node's queues only (what arrives from other nodes).
     pub fn deliver_local(&self, notice: Notice) {
         match &notice {
-            Notice::Message(m) => {
-                if let Some(id) = m.message["id"].as_i64() {
-                    self.max_message_ids
-                        .delivered(m.recipients.iter().map(|(u, _)| *u), id);
-                }
-            }
+            Notice::Message(m) => self
+                .max_message_ids
+                .delivered(m.recipients.iter().map(|(u, _)| *u), m.message.id),
             Notice::Delete { users, .. } => self.max_message_ids.forget(users),
             _ => {}
         }

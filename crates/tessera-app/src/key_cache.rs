@@ -238,7 +238,7 @@ impl KeyCache {
         match self.store.auth_by_digest(&digest.0).await? {
             Some(row) => {
                 let mut p = Principal::from_row(&row)
-                    .ok_or_else(|| AppError::Internal("bad role or bot type in store".into()))?;
+                    .ok_or_else(|| AppError::Invariant("bad role or bot type in store".into()))?;
                 p.generation = self.generation.fetch_add(1, Ordering::Relaxed);
                 self.positive.insert(key, Entry::new(&p, now));
                 Ok(Some(p))

@@ -54,7 +54,10 @@ pub use events::{
 };
 pub use key_cache::KeyCache;
 pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
-pub use messages::{Anchor, Destination, Fetch, FlagsForNarrow, NarrowTerm, Outgoing};
+pub use messages::{
+    Anchor, ContentType, Destination, DisplayRecipient, Fetch, FlagsForNarrow, Message,
+    MessageType, MessagesPage, NarrowTerm, Outgoing, Reaction, UserRef,
+};
 pub use metrics::Metrics;
 pub use password_reset::RESET_LINK_LIFETIME_SECS;
 pub use push_devices::PushService;
@@ -64,7 +67,9 @@ pub use register::RegisterRequest;
 pub use sessions::{NewSession, SESSION_LIFETIME_SECS, SessionCaller};
 pub use settings::SettingsRequest;
 pub use stream_settings::StreamPatch;
-pub use streams::{DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult};
+pub use streams::{
+    Channel, DEFAULT_STREAM, STREAM_COLORS, SubscribeRequest, SubscribeResult, Subscription,
+};
 pub use subscription_properties::{SubscriptionData, is_hex_color};
 pub use tessera_store::{
     ApiClientRow, AuditRow, Engine, PushDeviceRow, RealmRow, SessionOrigin, SessionRow, Store,
@@ -75,7 +80,7 @@ pub use uploads::{Download, DownloadRefused, TEMPORARY_URL_SECS, Uploaded};
 pub use user_groups::{SYSTEM_GROUPS, UserGroup};
 pub use user_status::StatusRequest;
 pub use user_topics::ChannelRef;
-pub use users::{OwnProfile, iso_minutes};
+pub use users::{OwnProfile, ProfileData, RealmBot, User, UserKind, iso_minutes};
 
 use std::sync::Arc;
 use tessera_core::ServerSecret;

@@ -72,7 +72,7 @@ impl Mailer {
         let to: Mailbox = mail
             .to
             .parse()
-            .map_err(|e| AppError::Internal(format!("recipient address: {e}")))?;
+            .map_err(AppError::failed("parsing the recipient address"))?;
         let message = Message::builder()
             .from(from)
             .to(to)
@@ -83,22 +83,22 @@ impl Mailer {
                     .header(ContentTransferEncoding::Base64)
                     .body(mail.body),
             )
-            .map_err(|e| AppError::Internal(format!("building mail: {e}")))?;
+            .map_err(AppError::failed("building a mail"))?;
         match self {
             Mailer::Outbox(dir, transport) => {
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|e| AppError::Internal(format!("outbox {}: {e}", dir.display())))?;
+                    .map_err(AppError::failed("creating the outbox folder"))?;
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| AppError::Internal(format!("outbox: {e}")))?;
+                    .map_err(AppError::failed("writing to the outbox"))?;
             }
             Mailer::Smtp(transport) => {
                 transport
                     .send(message)
                     .await
-                    .map_err(|e| AppError::Internal(format!("SMTP: {e}")))?;
+                    .map_err(AppError::failed("sending by SMTP"))?;
             }
         }
         Ok(())

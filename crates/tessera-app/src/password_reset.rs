@@ -113,7 +113,7 @@ impl App {
             user_deactivated,
         }
         .render()
-        .map_err(|e| AppError::Internal(format!("mail template: {e}")))?;
+        .map_err(AppError::failed("rendering the reset mail"))?;
         self.send_mail(OutgoingMail {
             to,
             subject: format!("Password reset request for {}", realm.row.name),

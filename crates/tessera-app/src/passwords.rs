@@ -104,23 +104,22 @@ impl PasswordPool {
             .permits
             .acquire()
             .await
-            .map_err(|_| AppError::Internal("password pool closed".into()))?;
+            .map_err(AppError::failed("waiting for a password worker"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(f());
         });
         self.workers
             .send(job)
-            .map_err(|_| AppError::Internal("password workers stopped".into()))?;
-        rx.await
-            .map_err(|_| AppError::Internal("password task failed".into()))
+            .map_err(|_| AppError::Invariant("password workers stopped".into()))?;
+        rx.await.map_err(AppError::failed("running a password job"))
     }
 
     /// Hash a new password.
     pub async fn hash(&self, password: String) -> Result<String> {
         self.run(move || tessera_core::password::hash_password(&password))
             .await?
-            .map_err(|e| AppError::Internal(format!("hashing: {e}")))
+            .map_err(AppError::failed("hashing a password"))
     }
 
     /// Verify `password` against `phc`, or against the dummy hash when there is no user (the

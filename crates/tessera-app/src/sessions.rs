@@ -102,7 +102,7 @@ impl App {
             return Ok(None);
         };
         let principal = Principal::from_row(&row)
-            .ok_or_else(|| AppError::Internal("bad role in store".into()))?;
+            .ok_or_else(|| AppError::Invariant("bad role in store".into()))?;
         if principal.realm_string_id != subdomain {
             return Ok(None);
         }

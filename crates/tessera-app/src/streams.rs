@@ -59,9 +59,11 @@ pub struct Channel {
     pub stream_post_policy: i64,
     pub is_announcement_only: bool,
     pub can_remove_subscribers_group: i64,
-    /// Average messages a week; `null` while tessera keeps no traffic statistics (Zulip's
-    /// value for a channel too new to have them).
-    pub stream_weekly_traffic: Option<i64>,
+    /// Average messages a week: `Some(None)` is `null`, tessera keeping no traffic statistics
+    /// (Zulip's value for a channel too new to have them); `None` leaves the field out, as
+    /// Zulip's default-channel objects do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_weekly_traffic: Option<Option<i64>>,
     /// Only where Zulip sends it (`GET /streams`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
@@ -129,7 +131,7 @@ impl App {
             stream_post_policy: s.stream_post_policy,
             is_announcement_only: s.stream_post_policy == 2,
             can_remove_subscribers_group: s.can_remove_subscribers_group.unwrap_or(admins),
-            stream_weekly_traffic: None,
+            stream_weekly_traffic: Some(None),
             is_default: None,
         }
     }
@@ -222,7 +224,7 @@ impl App {
         let stream = self.channel_for(who, stream_id, true).await?;
         let admins = self.admins_group(stream.realm_id).await?;
         serde_json::to_value(self.channel_object(&stream, admins))
-            .map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(AppError::failed("serializing a channel"))
     }
 
     /// `GET /streams/{stream_id}/members`: the channel's subscribers.
@@ -547,7 +549,7 @@ impl App {
                             .store()
                             .stream_by_name(who.realm_id, &name)
                             .await?
-                            .ok_or_else(|| AppError::Internal("stream vanished".into()))?,
+                            .ok_or_else(|| AppError::Invariant("stream vanished".into()))?,
                         Err(e) => return Err(e.into()),
                     }
                 }

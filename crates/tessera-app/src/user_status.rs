@@ -122,7 +122,7 @@ impl App {
         };
         if let Some(away) = req.away {
             let setting = user_settings::find("presence_enabled")
-                .ok_or_else(|| AppError::Internal("presence_enabled is not a setting".into()))?;
+                .ok_or_else(|| AppError::Invariant("presence_enabled is not a setting".into()))?;
             self.change_settings(
                 who,
                 SettingsRequest {

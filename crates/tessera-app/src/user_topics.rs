@@ -4,7 +4,7 @@
 
 use crate::{App, AppError, Notice, Principal, Result};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Zulip's `UserTopic.VisibilityPolicy` values.
 pub const INHERIT: i64 = 0;
@@ -19,6 +19,10 @@ pub struct UserTopic {
     pub last_updated: i64,
     pub visibility_policy: i64,
 }
+
+/// An entry of the legacy `muted_topics` list: `[channel name, topic, last updated]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutedTopic(pub String, pub String, pub i64);
 
 impl App {
     /// `POST /user_topics`.
@@ -87,14 +91,14 @@ impl App {
     }
 
     /// The legacy `muted_topics`: `[channel name, topic, last updated]` for muted topics.
-    pub(crate) async fn muted_topics_state(&self, user_id: i64) -> Result<Vec<Value>> {
+    pub(crate) async fn muted_topics_state(&self, user_id: i64) -> Result<Vec<MutedTopic>> {
         Ok(self
             .store()
             .user_topics_of(user_id)
             .await?
             .into_iter()
             .filter(|t| t.visibility_policy == MUTED)
-            .map(|t| json!([t.stream_name, t.topic_name, t.last_updated]))
+            .map(|t| MutedTopic(t.stream_name, t.topic_name, t.last_updated))
             .collect())
     }
 }

@@ -1,7 +1,8 @@
 //! User objects as Zulip's API formats them (`format_user_row`).
 
 use crate::{App, Result};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,67 @@ const MAX_ID_USERS: usize = 1_000_000;
 pub struct OwnProfile {
     pub user: std::sync::Arc<str>,
     pub max_message_id: i64,
+}
+
+/// Zulip's user object (`format_user_row`), fields in Zulip's order.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub email: String,
+    pub user_id: i64,
+    pub avatar_version: i64,
+    pub is_admin: bool,
+    pub is_owner: bool,
+    pub is_guest: bool,
+    pub role: i64,
+    pub is_bot: bool,
+    pub full_name: String,
+    pub timezone: String,
+    /// Left out of `realm_users`/`realm_non_active_users`, where the list says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
+    pub date_joined: String,
+    pub delivery_email: String,
+    pub avatar_url: String,
+    #[serde(flatten)]
+    pub kind: UserKind,
+    /// Only in `cross_realm_bots`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_system_bot: Option<bool>,
+}
+
+/// What a user object carries for a bot, and for a person.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum UserKind {
+    Bot {
+        bot_type: Option<i64>,
+        bot_owner_id: Option<i64>,
+    },
+    Human {
+        profile_data: ProfileData,
+    },
+}
+
+/// Custom profile field values by field id; tessera has no custom profile fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileData {}
+
+/// A bot as `realm_bots` lists it (Zulip's `get_bot_dicts_in_realm`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RealmBot {
+    pub email: String,
+    pub user_id: i64,
+    pub full_name: String,
+    pub bot_type: Option<i64>,
+    pub is_active: bool,
+    pub default_sending_stream: Option<String>,
+    pub default_events_register_stream: Option<String>,
+    pub default_all_public_streams: bool,
+    pub avatar_url: String,
+    /// Outgoing-webhook and embedded-bot services; tessera lists none.
+    pub services: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
 }
 
 /// Each user's newest message id (`max_message_id` of `GET /users/me`), kept current by the
@@ -130,33 +192,35 @@ impl App {
 
     /// Zulip's `format_user_row`: the user object of `GET /users`, `realm_users` and
     /// `realm_user` events.
-    pub fn user_dict(&self, user: &UserRow) -> Value {
+    pub fn user_object(&self, user: &UserRow) -> User {
         let role = user.role;
-        let mut v = json!({
-            "email": user.email,
-            "user_id": user.id,
-            "avatar_version": user.avatar_version,
-            "is_admin": role == 100 || role == 200,
-            "is_owner": role == 100,
-            "is_guest": role == 600,
-            "role": role,
-            "is_bot": user.is_bot,
-            "full_name": user.full_name,
-            "timezone": user.timezone,
-            "is_active": user.is_active,
-            "date_joined": iso_minutes(user.date_joined),
-            "delivery_email": user.delivery_email,
-            "avatar_url": self.avatar_url(user),
-        });
-        if let Some(map) = v.as_object_mut() {
-            if user.is_bot {
-                map.insert("bot_type".into(), json!(user.bot_type));
-                map.insert("bot_owner_id".into(), json!(user.bot_owner_id));
+        User {
+            email: user.email.clone(),
+            user_id: user.id,
+            avatar_version: user.avatar_version,
+            is_admin: role == 100 || role == 200,
+            is_owner: role == 100,
+            is_guest: role == 600,
+            role,
+            is_bot: user.is_bot,
+            full_name: user.full_name.clone(),
+            timezone: user.timezone.clone(),
+            is_active: Some(user.is_active),
+            date_joined: iso_minutes(user.date_joined),
+            delivery_email: user.delivery_email.clone(),
+            avatar_url: self.avatar_url(user),
+            kind: if user.is_bot {
+                UserKind::Bot {
+                    bot_type: user.bot_type,
+                    bot_owner_id: user.bot_owner_id,
+                }
             } else {
-                map.insert("profile_data".into(), json!({}));
-            }
+                UserKind::Human {
+                    profile_data: ProfileData {},
+                }
+            },
+            is_system_bot: None,
         }
-        v
     }
 
     /// Whether `user` is one of the server's own bots (Welcome Bot), which Zulip lists in
@@ -169,23 +233,20 @@ impl App {
     }
 
     /// A bot as `realm_bots` and `realm_bot` events carry it — never with its key (D2).
-    pub fn realm_bot_dict(&self, bot: &UserRow) -> Value {
-        let mut v = json!({
-            "email": bot.email,
-            "user_id": bot.id,
-            "full_name": bot.full_name,
-            "bot_type": bot.bot_type,
-            "is_active": bot.is_active,
-            "default_sending_stream": null,
-            "default_events_register_stream": null,
-            "default_all_public_streams": false,
-            "avatar_url": self.avatar_url(bot),
-            "services": [],
-        });
-        if let (Some(owner), Some(map)) = (bot.bot_owner_id, v.as_object_mut()) {
-            map.insert("owner_id".into(), json!(owner));
+    pub fn realm_bot_object(&self, bot: &UserRow) -> RealmBot {
+        RealmBot {
+            email: bot.email.clone(),
+            user_id: bot.id,
+            full_name: bot.full_name.clone(),
+            bot_type: bot.bot_type,
+            is_active: bot.is_active,
+            default_sending_stream: None,
+            default_events_register_stream: None,
+            default_all_public_streams: false,
+            avatar_url: self.avatar_url(bot),
+            services: Vec::new(),
+            owner_id: bot.bot_owner_id,
         }
-        v
     }
 
     /// `GET /users/me`: the caller's own user object (with `delivery_email`) and
@@ -202,7 +263,9 @@ impl App {
                     .user_by_id(who.user_id.0)
                     .await?
                     .ok_or_else(|| crate::AppError::bad("No such user"))?;
-                let json: std::sync::Arc<str> = self.user_dict(&row).to_string().into();
+                let json: std::sync::Arc<str> = serde_json::to_string(&self.user_object(&row))
+                    .unwrap_or_default()
+                    .into();
                 cache.remember_profile(who, json.clone());
                 json
             }
@@ -222,13 +285,13 @@ impl App {
     }
 
     /// `GET /users`: everyone in the caller's realm, by id.
-    pub async fn list_users(&self, who: &crate::Principal) -> Result<Vec<Value>> {
+    pub async fn list_users(&self, who: &crate::Principal) -> Result<Vec<User>> {
         Ok(self
             .store()
             .users_in_realm(who.realm_id)
             .await?
             .iter()
-            .map(|u| self.user_dict(u))
+            .map(|u| self.user_object(u))
             .collect())
     }
 
@@ -238,7 +301,7 @@ impl App {
         who: &crate::Principal,
         id: Option<i64>,
         email: Option<&str>,
-    ) -> Result<Value> {
+    ) -> Result<User> {
         let user = match (id, email) {
             (Some(id), _) => self.store().user_by_id(id).await?,
             (None, Some(e)) => self.store().user_by_email(who.realm_id, e.trim()).await?,
@@ -246,7 +309,7 @@ impl App {
         }
         .filter(|u| u.realm_id == who.realm_id)
         .ok_or_else(|| crate::AppError::bad("No such user"))?;
-        Ok(self.user_dict(&user))
+        Ok(self.user_object(&user))
     }
 }
 

@@ -37,7 +37,7 @@ impl App {
             .filter(Value::is_object)
             .ok_or(AppError::InvalidJson)?;
         let pretty = serde_json::to_string_pretty(&payload)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(AppError::failed("formatting a webhook payload"))?;
         let content = format!("```json\n{pretty}\n```");
         let bot = self.user_row(who.user_id.0).await?;
         let to = match stream {
@@ -136,7 +136,7 @@ impl App {
         let token = self
             .secret()
             .open(Purpose::ServiceToken, bot.id, &service.sealed_token())
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(AppError::failed("opening a service token"))?;
         let request = if service.interface == 2 {
             // Slack-compatible: form fields.
             let is_stream = message["type"] == "stream";

@@ -98,18 +98,6 @@ impl ApiError {
     }
 }
 
-/// An error with its sources, `outer: inner: …`, for the log.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         use StatusCode as S;
@@ -168,8 +156,10 @@ impl From<AppError> for ApiError {
             AppError::UnauthorizedPrincipal(m) => {
                 ApiError::new(S::BAD_REQUEST, "UNAUTHORIZED_PRINCIPAL", m)
             }
-            AppError::Store(e) => ApiError::internal(&error_chain(&e)),
-            AppError::Config(m) | AppError::Internal(m) => ApiError::internal(&m),
+            AppError::Store(_) | AppError::Failed { .. } | AppError::Invariant(_) => {
+                ApiError::internal(&e.detail())
+            }
+            AppError::Config(m) => ApiError::internal(&m),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::users::path_id;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
-use tessera_app::{Anchor, App, Destination, Fetch, NarrowTerm, Outgoing};
+use tessera_app::{Anchor, App, Destination, Fetch, Outgoing};
 
 /// Zulip's `extract_stream_indicator`: JSON int = id, JSON string or raw text = name.
 fn stream_destination(to: Option<String>, stream_id: Option<i64>) -> ApiResult<Destination> {
@@ -180,7 +180,7 @@ pub async fn get_messages(
         client_gravatar: params.json_bool("client_gravatar")?.unwrap_or(false),
     };
     let data = app.fetch_messages(&who, fetch).await?;
-    Ok(params.success(data))
+    Ok(params.success_of(&data))
 }
 
 /// GET /api/v1/messages/{message_id} (also /json) — one message, with its Markdown source.
@@ -192,44 +192,7 @@ pub async fn get_message(
 ) -> ApiResult<Response> {
     let id = path_id(&id)?;
     let apply_markdown = params.json_bool("apply_markdown")?.unwrap_or(true);
-    let fetch = Fetch {
-        anchor: Anchor::Id(id),
-        num_before: 0,
-        num_after: 0,
-        include_anchor: true,
-        narrow: vec![NarrowTerm {
-            operator: "id".into(),
-            operand: json!(id),
-            negated: false,
-        }],
-        apply_markdown,
-        client_gravatar: false,
-    };
-    let data = app.fetch_messages(&who, fetch).await?;
-    let message = data["messages"]
-        .as_array()
-        .and_then(|m| m.first())
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("Invalid message(s)"))?;
-    let raw = app
-        .fetch_messages(
-            &who,
-            Fetch {
-                anchor: Anchor::Id(id),
-                num_before: 0,
-                num_after: 0,
-                include_anchor: true,
-                narrow: vec![NarrowTerm {
-                    operator: "id".into(),
-                    operand: json!(id),
-                    negated: false,
-                }],
-                apply_markdown: false,
-                client_gravatar: false,
-            },
-        )
-        .await?;
-    let raw_content = raw["messages"][0]["content"].clone();
+    let (message, raw_content) = app.get_message(&who, id, apply_markdown).await?;
     Ok(params.success(json!({ "raw_content": raw_content, "message": message })))
 }
 

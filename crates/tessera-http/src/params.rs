@@ -278,6 +278,14 @@ impl Params {
         success_with(data, &self.ignored())
     }
 
+    /// The same, for one of the app's typed Zulip objects (its fields are the reply's).
+    pub fn success_of(&self, data: &impl serde::Serialize) -> Response {
+        match serde_json::to_value(data) {
+            Ok(v) => self.success(v),
+            Err(e) => ApiError::internal(&e.to_string()).into_response(),
+        }
+    }
+
     /// The same, for data already rendered as a JSON object's text (a cached object) and a few
     /// more fields after it.
     pub fn success_with_object(&self, object: &str, more: &[(&str, Value)]) -> Response {

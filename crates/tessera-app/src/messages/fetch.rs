@@ -2,8 +2,62 @@
 //! range of `POST /messages/flags/narrow`).
 
 use super::*;
+use serde::Serialize;
+
+/// What `GET /messages` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessagesPage {
+    pub messages: Vec<Message>,
+    pub found_anchor: bool,
+    pub found_oldest: bool,
+    pub found_newest: bool,
+    pub history_limited: bool,
+    pub anchor: i64,
+}
 
 impl App {
+    /// `GET /messages/{id}`: one message the caller may read (rendered or not, as asked) and
+    /// its Markdown source.
+    pub async fn get_message(
+        &self,
+        who: &Principal,
+        id: i64,
+        apply_markdown: bool,
+    ) -> Result<(Message, String)> {
+        let only = |apply_markdown| Fetch {
+            anchor: Anchor::Id(id),
+            num_before: 0,
+            num_after: 0,
+            include_anchor: true,
+            narrow: vec![NarrowTerm {
+                operator: "id".into(),
+                operand: json!(id),
+                negated: false,
+            }],
+            apply_markdown,
+            client_gravatar: false,
+        };
+        let message = self
+            .fetch_messages(who, only(apply_markdown))
+            .await?
+            .messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::bad("Invalid message(s)"))?;
+        let raw_content = if apply_markdown {
+            self.fetch_messages(who, only(false))
+                .await?
+                .messages
+                .into_iter()
+                .next()
+                .map(|m| m.content)
+                .unwrap_or_default()
+        } else {
+            message.content.clone()
+        };
+        Ok((message, raw_content))
+    }
+
     /// A narrow's user operand: an id (as a number or text) or an email of the realm.
     pub(super) async fn narrow_user(&self, realm_id: i64, operand: &Value) -> Result<Option<i64>> {
         let id = match operand {
@@ -184,7 +238,7 @@ impl App {
     }
 
     /// `GET /messages`.
-    pub async fn fetch_messages(&self, who: &Principal, f: Fetch) -> Result<Value> {
+    pub async fn fetch_messages(&self, who: &Principal, f: Fetch) -> Result<MessagesPage> {
         let Range {
             rows,
             anchor,
@@ -215,25 +269,20 @@ impl App {
                     &who.realm_string_id,
                 )
                 .await?;
-            if let Some(map) = m.as_object_mut() {
-                map.insert(
-                    "flags".into(),
-                    json!(flag_names(r.flags, r.has_user_message)),
-                );
-                if f.client_gravatar {
-                    // Zulip sends null for Gravatar avatars when the client computes them.
-                    map.insert("avatar_url".into(), Value::Null);
-                }
+            m.flags = Some(flag_names(r.flags, r.has_user_message));
+            if f.client_gravatar {
+                // Zulip sends null for Gravatar avatars when the client computes them.
+                m.avatar_url = None;
             }
             messages.push(m);
         }
-        Ok(json!({
-            "messages": messages,
-            "found_anchor": found_anchor,
-            "found_oldest": found_oldest,
-            "found_newest": found_newest,
-            "history_limited": false,
-            "anchor": anchor,
-        }))
+        Ok(MessagesPage {
+            messages,
+            found_anchor,
+            found_oldest,
+            found_newest,
+            history_limited: false,
+            anchor,
+        })
     }
 }

@@ -3,11 +3,34 @@
 //! original first; each later snapshot names what its edit changed.
 
 use crate::{App, AppError, Principal, Result};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::json;
+
+/// One version of a message (Zulip's snapshot); the `prev_*` fields name what its edit changed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    pub topic: String,
+    pub content: String,
+    pub rendered_content: String,
+    pub timestamp: i64,
+    pub user_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_rendered_content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_html_diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev_stream: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<i64>,
+}
 
 impl App {
     /// The message's versions, oldest first.
-    pub async fn message_history(&self, who: &Principal, id: i64) -> Result<Vec<Value>> {
+    pub async fn message_history(&self, who: &Principal, id: i64) -> Result<Vec<Snapshot>> {
         if self
             .realm_setting(who.realm_id, "allow_edit_history")
             .await?
@@ -24,42 +47,42 @@ impl App {
         let mut topic = row.topic.clone();
         let mut out = Vec::with_capacity(edits.len() + 1);
         for e in edits.iter().rev() {
-            let mut snap = Map::new();
-            snap.insert("topic".into(), json!(topic));
-            snap.insert("content".into(), json!(content));
-            snap.insert("rendered_content".into(), json!(rendered));
-            snap.insert("timestamp".into(), json!(e.edited_at.div_euclid(1_000_000)));
-            snap.insert("user_id".into(), json!(e.user_id));
+            let mut snap = Snapshot {
+                topic: topic.clone(),
+                content: content.clone(),
+                rendered_content: rendered.clone(),
+                timestamp: e.edited_at.div_euclid(1_000_000),
+                user_id: e.user_id,
+                ..Snapshot::default()
+            };
             if let Some(prev) = &e.prev_topic {
-                snap.insert("prev_topic".into(), json!(prev));
+                snap.prev_topic = Some(prev.clone());
                 topic = prev.clone();
             }
             if let (Some(prev), Some(prev_rendered)) = (&e.prev_content, &e.prev_rendered_content) {
-                snap.insert("prev_content".into(), json!(prev));
-                snap.insert("prev_rendered_content".into(), json!(prev_rendered));
-                snap.insert(
-                    "content_html_diff".into(),
-                    json!(tessera_core::html_diff::highlight_differences(
-                        prev_rendered,
-                        &rendered
-                    )),
-                );
+                snap.prev_content = Some(prev.clone());
+                snap.prev_rendered_content = Some(prev_rendered.clone());
+                snap.content_html_diff = Some(tessera_core::html_diff::highlight_differences(
+                    prev_rendered,
+                    &rendered,
+                ));
                 content = prev.clone();
                 rendered = prev_rendered.clone();
             }
             if let (Some(prev), Some(now)) = (e.prev_stream, e.stream) {
-                snap.insert("prev_stream".into(), json!(prev));
-                snap.insert("stream".into(), json!(now));
+                snap.prev_stream = Some(prev);
+                snap.stream = Some(now);
             }
-            out.push(Value::Object(snap));
+            out.push(snap);
         }
-        out.push(json!({
-            "topic": topic,
-            "content": content,
-            "rendered_content": rendered,
-            "timestamp": row.date_sent.div_euclid(1_000_000),
-            "user_id": row.sender_id,
-        }));
+        out.push(Snapshot {
+            topic,
+            content,
+            rendered_content: rendered,
+            timestamp: row.date_sent.div_euclid(1_000_000),
+            user_id: row.sender_id,
+            ..Snapshot::default()
+        });
         out.reverse();
         Ok(out)
     }

@@ -61,6 +61,8 @@ mod fetch;
 mod flags;
 mod history;
 mod object;
+pub use fetch::MessagesPage;
+pub use object::{ContentType, DisplayRecipient, Message, MessageType, Reaction, UserRef};
 mod people;
 mod reactions;
 mod render;

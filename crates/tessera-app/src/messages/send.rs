@@ -12,7 +12,7 @@ impl App {
         let sender = people
             .get(who.user_id.0)
             .cloned()
-            .ok_or_else(|| AppError::Internal("sender not in realm".into()))?;
+            .ok_or_else(|| AppError::Invariant("sender not in realm".into()))?;
         let rendered = self.render_in_realm(&mut people, &content).await?;
         let now = self.now();
         let (recipient_type, recipient_id, topic, receivers, stream) = match &out.to {
@@ -179,12 +179,13 @@ impl App {
             }
         }
         if !triggered.is_empty() && who.bot_type != Some(BotType::OutgoingWebhook) {
-            let mut raw = message;
-            if let Some(map) = raw.as_object_mut() {
-                map.insert("rendered_content".into(), json!(rendered.html));
-                map.insert("content".into(), json!(content));
-                map.insert("content_type".into(), json!("text/x-markdown"));
-            }
+            let raw = Message {
+                rendered_content: Some(rendered.html.clone()),
+                content: content.clone(),
+                content_type: ContentType::Markdown,
+                ..message
+            };
+            let raw = serde_json::to_value(raw).unwrap_or(Value::Null);
             for (bot, trigger) in triggered {
                 self.dispatch_outgoing_webhook(bot, trigger, raw.clone(), content.clone());
             }

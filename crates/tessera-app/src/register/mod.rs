@@ -8,7 +8,9 @@ pub(crate) mod realm;
 
 use crate::auth::Principal;
 use crate::events::QueueOptions;
+use crate::streams::{Channel, Subscription};
 use crate::user_groups::RealmGroups;
+use crate::users::{RealmBot, User};
 use crate::{App, Result, ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
 use realm::{RealmFacts, RealmState};
 use serde::Serialize;
@@ -36,20 +38,22 @@ pub struct RegisterRequest {
     pub stream_typing_notifications: bool,
 }
 
-/// Every state type Zulip's `register` fills, in the order tessera adds them (all of them
-/// when the client names none).
+/// PostgreSQL's English stop words (Zulip's `stop_words` come from the same list).
+const STOP_WORDS: &str = include_str!("stop_words.txt");
+
+/// Every state type Zulip's `register` fills (all of them when the client names none), in
+/// the order they add their keys (Zulip's `fetch_initial_state_data`), with the two legacy
+/// settings groups after `user_settings`.
 pub const STATE_TYPES: [&str; 36] = [
     "alert_words",
     "custom_profile_fields",
     "drafts",
     "onboarding_steps",
     "message",
-    "update_message_flags",
     "scheduled_messages",
     "muted_topics",
     "muted_users",
     "presence",
-    "realm",
     "realm_domains",
     "realm_emoji",
     "realm_linkifiers",
@@ -61,6 +65,7 @@ pub const STATE_TYPES: [&str; 36] = [
     "realm_incoming_webhook_bots",
     "recent_private_conversations",
     "subscription",
+    "update_message_flags",
     "starred_messages",
     "stream",
     "default_streams",
@@ -73,12 +78,10 @@ pub const STATE_TYPES: [&str; 36] = [
     "user_topic",
     "video_calls",
     "giphy",
+    "realm",
     "realm_user_settings_defaults",
     "realm_user",
 ];
-
-/// PostgreSQL's English stop words (Zulip's `stop_words` come from the same list).
-const STOP_WORDS: &str = include_str!("stop_words.txt");
 
 /// Add a typed state object's fields to the reply.
 fn put(state: &mut Map<String, Value>, part: &impl Serialize) {
@@ -87,11 +90,250 @@ fn put(state: &mut Map<String, Value>, part: &impl Serialize) {
     }
 }
 
+/// What every reply starts with: the queue and the server's version.
+#[derive(Serialize)]
+struct QueueHeader {
+    queue_id: String,
+    zulip_version: &'static str,
+    zulip_feature_level: i64,
+    zulip_merge_base: &'static str,
+}
+
+/// What every reply ends with.
+#[derive(Serialize)]
+struct QueueFooter {
+    event_queue_longpoll_timeout_seconds: i64,
+    last_event_id: i64,
+}
+
+/// An empty list for a feature tessera does not have (Zulip's value when none is
+/// configured); its element type is Zulip's object of that kind once tessera keeps it.
+type NoneKept = Vec<Value>;
+
+/// An empty object, for the same.
+#[derive(Serialize)]
+struct NoneKeptMap {}
+
+#[derive(Serialize)]
+struct AlertWords {
+    alert_words: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CustomProfileFields {
+    custom_profile_fields: NoneKept,
+    custom_profile_field_types: FieldTypes,
+}
+
+#[derive(Serialize)]
+struct Drafts {
+    drafts: Vec<crate::drafts::Draft>,
+}
+
+#[derive(Serialize)]
+struct OnboardingSteps {
+    onboarding_steps: NoneKept,
+}
+
+#[derive(Serialize)]
+struct MessageState {
+    max_message_id: i64,
+}
+
+#[derive(Serialize)]
+struct ScheduledMessages {
+    scheduled_messages: NoneKept,
+}
+
+#[derive(Serialize)]
+struct MutedTopics {
+    muted_topics: Vec<crate::user_topics::MutedTopic>,
+}
+
+#[derive(Serialize)]
+struct MutedUsers {
+    muted_users: NoneKept,
+}
+
+#[derive(Serialize)]
+struct Presence {
+    presences: Value,
+    presence_last_update_id: i64,
+    server_timestamp: f64,
+}
+
+#[derive(Serialize)]
+struct RealmDomains {
+    realm_domains: NoneKept,
+}
+
+#[derive(Serialize)]
+struct RealmEmoji {
+    realm_emoji: NoneKeptMap,
+}
+
+#[derive(Serialize)]
+struct RealmLinkifiers {
+    realm_linkifiers: NoneKept,
+}
+
+#[derive(Serialize)]
+struct RealmFilters {
+    realm_filters: NoneKept,
+}
+
+#[derive(Serialize)]
+struct RealmPlaygrounds {
+    realm_playgrounds: NoneKept,
+}
+
+#[derive(Serialize)]
+struct RealmUserGroups {
+    realm_user_groups: Vec<crate::user_groups::UserGroup>,
+}
+
+#[derive(Serialize)]
+struct RealmBots {
+    realm_bots: Vec<RealmBot>,
+}
+
+#[derive(Serialize)]
+struct RealmEmbeddedBots {
+    realm_embedded_bots: NoneKept,
+}
+
+#[derive(Serialize)]
+struct RealmIncomingWebhookBots {
+    realm_incoming_webhook_bots: NoneKept,
+}
+
+#[derive(Serialize)]
+struct RecentPrivateConversations {
+    recent_private_conversations: Vec<RecentConversation>,
+}
+
+/// One direct-message conversation, the caller left out of `user_ids`.
+#[derive(Serialize)]
+struct RecentConversation {
+    max_message_id: i64,
+    user_ids: Vec<i64>,
+}
+
+#[derive(Serialize)]
+struct SubscriptionState {
+    subscriptions: Vec<Subscription>,
+    unsubscribed: Vec<Subscription>,
+    never_subscribed: Vec<NeverSubscribed>,
+}
+
+/// A channel the caller may join but never did.
+#[derive(Serialize)]
+struct NeverSubscribed {
+    #[serde(flatten)]
+    channel: Channel,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscribers: Option<Vec<i64>>,
+}
+
+#[derive(Serialize)]
+struct UnreadState {
+    unread_msgs: UnreadMsgs,
+}
+
+/// Zulip's `unread_msgs` summary.
+#[derive(Serialize, Default)]
+struct UnreadMsgs {
+    pms: Vec<UnreadDirect>,
+    streams: Vec<UnreadTopic>,
+    huddles: Vec<UnreadGroup>,
+    mentions: Vec<i64>,
+    count: usize,
+    old_unreads_missing: bool,
+}
+
+#[derive(Serialize)]
+struct UnreadDirect {
+    other_user_id: i64,
+    sender_id: i64,
+    unread_message_ids: Vec<i64>,
+}
+
+#[derive(Serialize)]
+struct UnreadTopic {
+    stream_id: i64,
+    topic: String,
+    unread_message_ids: Vec<i64>,
+}
+
+#[derive(Serialize)]
+struct UnreadGroup {
+    user_ids_string: String,
+    unread_message_ids: Vec<i64>,
+}
+
+#[derive(Serialize)]
+struct StarredMessages {
+    starred_messages: Vec<i64>,
+}
+
+#[derive(Serialize)]
+struct Streams {
+    streams: Vec<Channel>,
+}
+
+#[derive(Serialize)]
+struct DefaultStreams {
+    realm_default_streams: Vec<Channel>,
+}
+
+#[derive(Serialize)]
+struct DefaultStreamGroups {
+    realm_default_stream_groups: NoneKept,
+}
+
+#[derive(Serialize)]
+struct StopWords {
+    stop_words: Vec<&'static str>,
+}
+
+/// By user id (as a string); the status object is built from the settings table.
+#[derive(Serialize)]
+struct UserStatusState {
+    user_status: Map<String, Value>,
+}
+
+/// The personal settings, named and typed by core's settings table.
+#[derive(Serialize)]
+struct UserSettingsState<'a> {
+    user_settings: &'a Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct UserTopics {
+    user_topics: Vec<crate::user_topics::UserTopic>,
+}
+
+#[derive(Serialize)]
+struct VideoCalls {
+    has_zoom_token: bool,
+}
+
+#[derive(Serialize)]
+struct Giphy {
+    giphy_api_key: String,
+}
+
+/// Zulip's defaults for new users' settings, named and typed by core's settings table.
+#[derive(Serialize)]
+struct RealmUserSettingsDefaults {
+    realm_user_settings_defaults: Map<String, Value>,
+}
+
 /// The `realm_user` state keys about the caller.
 #[derive(Serialize)]
 struct SelfState {
-    realm_users: Vec<Value>,
-    realm_non_active_users: Vec<Value>,
+    realm_users: Vec<User>,
+    realm_non_active_users: Vec<User>,
     avatar_source: &'static str,
     avatar_url_medium: String,
     avatar_url: String,
@@ -110,16 +352,65 @@ struct SelfState {
     email: String,
     delivery_email: String,
     full_name: String,
-    cross_realm_bots: Vec<Value>,
+    cross_realm_bots: Vec<User>,
+}
+
+/// Zulip's custom profile field types (`custom_profile_field_types`), by their constant name.
+struct FieldTypes;
+
+#[derive(Serialize)]
+struct FieldType {
+    id: i64,
+    name: &'static str,
+}
+
+impl Serialize for FieldTypes {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        const TYPES: [(&str, i64, &str); 8] = [
+            ("SHORT_TEXT", 1, "Text (short)"),
+            ("LONG_TEXT", 2, "Text (long)"),
+            ("SELECT", 3, "List of options"),
+            ("DATE", 4, "Date picker"),
+            ("URL", 5, "Link"),
+            ("USER", 6, "Users"),
+            ("EXTERNAL_ACCOUNT", 7, "External account"),
+            ("PRONOUNS", 8, "Pronouns"),
+        ];
+        serializer.collect_map(
+            TYPES
+                .iter()
+                .map(|(key, id, name)| (*key, FieldType { id: *id, name })),
+        )
+    }
 }
 
 /// What several state functions share, read once.
 struct Ctx<'a> {
     who: &'a Principal,
     req: &'a RegisterRequest,
+    wanted: HashSet<String>,
     me: UserRow,
     users: Vec<UserRow>,
     groups: RealmGroups,
+    settings: Map<String, Value>,
+}
+
+impl Ctx<'_> {
+    fn wants(&self, t: &str) -> bool {
+        self.wanted.contains(t)
+    }
+
+    /// The client named no state types: it gets all of them.
+    fn all_types(&self) -> bool {
+        self.req.fetch_event_types.is_none() && self.req.event_types.is_none()
+    }
+
+    fn admins(&self) -> i64 {
+        self.groups.id("role:administrators")
+    }
 }
 
 impl App {
@@ -148,201 +439,258 @@ impl App {
             .or(req.event_types.clone())
             .map(|t| t.into_iter().collect())
             .unwrap_or_else(|| STATE_TYPES.iter().map(|s| s.to_string()).collect());
-        let want = |t: &str| wanted.contains(t);
         let mut state = Map::new();
-        state.insert("queue_id".into(), json!(queue.id));
-        state.insert("zulip_version".into(), json!(ZULIP_VERSION));
-        state.insert("zulip_feature_level".into(), json!(ZULIP_FEATURE_LEVEL));
-        state.insert("zulip_merge_base".into(), json!(ZULIP_VERSION));
+        put(
+            &mut state,
+            &QueueHeader {
+                queue_id: queue.id.clone(),
+                zulip_version: ZULIP_VERSION,
+                zulip_feature_level: ZULIP_FEATURE_LEVEL,
+                zulip_merge_base: ZULIP_VERSION,
+            },
+        );
+        let me = self.user_row(who.user_id.0).await?;
         let ctx = Ctx {
             who,
             req: &req,
-            me: self.user_row(who.user_id.0).await?,
+            wanted,
+            settings: self.personal_settings(&me).await?,
+            me,
             users: self.store().users_in_realm(who.realm_id).await?,
             groups: self.realm_groups(who.realm_id).await?,
         };
-        let settings = self.personal_settings(&ctx.me).await?;
-        if want("alert_words") {
-            state.insert("alert_words".into(), json!([]));
-        }
-        if want("custom_profile_fields") {
-            state.insert("custom_profile_fields".into(), json!([]));
-            state.insert(
-                "custom_profile_field_types".into(),
-                custom_profile_field_types(),
-            );
-        }
-        if want("drafts") {
-            state.insert("drafts".into(), json!(self.drafts_state(ctx.me.id).await?));
-        }
-        if want("onboarding_steps") {
-            state.insert("onboarding_steps".into(), json!([]));
-        }
-        if want("message") {
-            state.insert(
-                "max_message_id".into(),
-                json!(self.store().max_message_id(ctx.me.id).await?),
-            );
-        }
-        if want("scheduled_messages") {
-            state.insert("scheduled_messages".into(), json!([]));
-        }
-        // Zulip sends the legacy list only to clients that do not ask for `user_topic`.
-        let all_types = req.fetch_event_types.is_none() && req.event_types.is_none();
-        if want("muted_topics") && (all_types || !want("user_topic")) {
-            state.insert(
-                "muted_topics".into(),
-                json!(self.muted_topics_state(ctx.me.id).await?),
-            );
-        }
-        if want("muted_users") {
-            state.insert("muted_users".into(), json!([]));
-        }
-        if want("presence") {
-            state.insert(
-                "presences".into(),
-                self.presences(who.realm_id, req.slim_presence).await?,
-            );
-            state.insert("presence_last_update_id".into(), json!(-1));
-            state.insert("server_timestamp".into(), json!(self.now() as f64 / 1e6));
-        }
-        if want("realm_domains") {
-            state.insert("realm_domains".into(), json!([]));
-        }
-        if want("realm_emoji") {
-            state.insert("realm_emoji".into(), json!({}));
-        }
-        if want("realm_linkifiers") {
-            state.insert("realm_linkifiers".into(), json!([]));
-        }
-        if want("realm_filters") {
-            state.insert("realm_filters".into(), json!([]));
-        }
-        if want("realm_playgrounds") {
-            state.insert("realm_playgrounds".into(), json!([]));
-        }
-        if want("realm_user_groups") {
-            state.insert(
-                "realm_user_groups".into(),
-                json!(ctx.groups.objects(&ctx.users)),
-            );
-        }
-        if want("realm_bot") {
-            state.insert(
-                "realm_bots".into(),
-                json!(self.realm_bots_state(who).await?),
-            );
-        }
-        if want("realm_embedded_bots") {
-            state.insert("realm_embedded_bots".into(), json!([]));
-        }
-        if want("realm_incoming_webhook_bots") {
-            state.insert("realm_incoming_webhook_bots".into(), json!([]));
-        }
-        if want("recent_private_conversations") {
-            state.insert(
-                "recent_private_conversations".into(),
-                self.recent_private_conversations(&ctx).await?,
-            );
-        }
-        if want("subscription") {
-            self.subscription_state(&ctx, &mut state).await?;
-        }
-        if want("message") && want("update_message_flags") {
-            state.insert("unread_msgs".into(), self.unread_msgs(who).await?);
-        }
-        if want("starred_messages") {
-            state.insert(
-                "starred_messages".into(),
-                json!(self.store().starred_message_ids(ctx.me.id).await?),
-            );
-        }
-        if want("stream") {
-            let admins = ctx.groups.id("role:administrators");
-            let streams: Vec<Value> = self
-                .visible_streams(who, true, true)
-                .await?
-                .iter()
-                .map(|s| json!(self.channel_object(s, admins)))
-                .collect();
-            state.insert("streams".into(), json!(streams));
-        }
-        if want("default_streams") {
-            let admins = ctx.groups.id("role:administrators");
-            let list: Vec<Value> = self
-                .store()
-                .default_streams(who.realm_id)
-                .await?
-                .iter()
-                .map(|s| {
-                    // Zulip's default-channel objects carry no traffic figure.
-                    let mut d = json!(self.channel_object(s, admins));
-                    if let Some(m) = d.as_object_mut() {
-                        m.remove("stream_weekly_traffic");
-                    }
-                    d
-                })
-                .collect();
-            state.insert("realm_default_streams".into(), json!(list));
-        }
-        if want("default_stream_groups") {
-            state.insert("realm_default_stream_groups".into(), json!([]));
-        }
-        if want("stop_words") {
-            let words: Vec<&str> = STOP_WORDS.lines().map(str::trim).collect();
-            state.insert("stop_words".into(), json!(words));
-        }
-        if want("user_status") {
-            state.insert(
-                "user_status".into(),
-                Value::Object(self.user_status_state(who.realm_id).await?),
-            );
-        }
-        if want("user_settings") {
-            state.insert("user_settings".into(), Value::Object(settings.clone()));
-        }
-        if !req.user_settings_object {
-            legacy_settings(&mut state, &settings, &wanted);
-        }
-        if want("user_topic") {
-            state.insert(
-                "user_topics".into(),
-                json!(self.user_topics_state(ctx.me.id).await?),
-            );
-        }
-        if want("video_calls") {
-            state.insert("has_zoom_token".into(), json!(false));
-        }
-        if want("giphy") {
-            state.insert("giphy_api_key".into(), json!(""));
-        }
-        if want("realm") {
-            self.realm_state(&ctx, &mut state).await?;
-        }
-        if want("realm_user_settings_defaults") {
-            let mut defaults = Map::new();
-            for s in user_settings::SETTINGS
-                .iter()
-                .filter(|s| s.name != "timezone")
-            {
-                defaults.insert(s.name.into(), s.default.to_json());
+        for t in STATE_TYPES {
+            if ctx.wants(t) {
+                self.add_state(t, &ctx, &mut state).await?;
             }
-            defaults.insert(
-                "available_notification_sounds".into(),
-                json!(user_settings::NOTIFICATION_SOUNDS),
-            );
-            defaults.insert("emojiset_choices".into(), user_settings::emojiset_choices());
-            state.insert(
-                "realm_user_settings_defaults".into(),
-                Value::Object(defaults),
-            );
         }
-        if want("realm_user") {
-            put(&mut state, &self.self_state(&ctx));
-        }
-        state.insert("event_queue_longpoll_timeout_seconds".into(), json!(90));
-        state.insert("last_event_id".into(), json!(-1));
+        put(
+            &mut state,
+            &QueueFooter {
+                event_queue_longpoll_timeout_seconds: 90,
+                last_event_id: -1,
+            },
+        );
         Ok(Value::Object(state))
+    }
+
+    /// The keys of one state type: one function (or, for a feature tessera does not have,
+    /// Zulip's empty value) per type.
+    async fn add_state(
+        &self,
+        t: &str,
+        ctx: &Ctx<'_>,
+        state: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let me = ctx.me.id;
+        match t {
+            "alert_words" => put(
+                state,
+                &AlertWords {
+                    alert_words: Vec::new(),
+                },
+            ),
+            "custom_profile_fields" => put(
+                state,
+                &CustomProfileFields {
+                    custom_profile_fields: Vec::new(),
+                    custom_profile_field_types: FieldTypes,
+                },
+            ),
+            "drafts" => put(
+                state,
+                &Drafts {
+                    drafts: self.drafts_state(me).await?,
+                },
+            ),
+            "onboarding_steps" => put(
+                state,
+                &OnboardingSteps {
+                    onboarding_steps: Vec::new(),
+                },
+            ),
+            "message" => put(
+                state,
+                &MessageState {
+                    max_message_id: self.store().max_message_id(me).await?,
+                },
+            ),
+            "scheduled_messages" => put(
+                state,
+                &ScheduledMessages {
+                    scheduled_messages: Vec::new(),
+                },
+            ),
+            // Zulip sends the legacy list only to clients that do not ask for `user_topic`.
+            "muted_topics" if ctx.all_types() || !ctx.wants("user_topic") => put(
+                state,
+                &MutedTopics {
+                    muted_topics: self.muted_topics_state(me).await?,
+                },
+            ),
+            "muted_users" => put(
+                state,
+                &MutedUsers {
+                    muted_users: Vec::new(),
+                },
+            ),
+            "presence" => put(
+                state,
+                &Presence {
+                    presences: self
+                        .presences(ctx.who.realm_id, ctx.req.slim_presence)
+                        .await?,
+                    presence_last_update_id: -1,
+                    server_timestamp: self.now() as f64 / 1e6,
+                },
+            ),
+            "realm_domains" => put(
+                state,
+                &RealmDomains {
+                    realm_domains: Vec::new(),
+                },
+            ),
+            "realm_emoji" => put(
+                state,
+                &RealmEmoji {
+                    realm_emoji: NoneKeptMap {},
+                },
+            ),
+            "realm_linkifiers" => put(
+                state,
+                &RealmLinkifiers {
+                    realm_linkifiers: Vec::new(),
+                },
+            ),
+            "realm_filters" => put(
+                state,
+                &RealmFilters {
+                    realm_filters: Vec::new(),
+                },
+            ),
+            "realm_playgrounds" => put(
+                state,
+                &RealmPlaygrounds {
+                    realm_playgrounds: Vec::new(),
+                },
+            ),
+            "realm_user_groups" => put(
+                state,
+                &RealmUserGroups {
+                    realm_user_groups: ctx.groups.objects(&ctx.users),
+                },
+            ),
+            "realm_bot" => put(
+                state,
+                &RealmBots {
+                    realm_bots: self.realm_bots_state(ctx.who).await?,
+                },
+            ),
+            "realm_embedded_bots" => put(
+                state,
+                &RealmEmbeddedBots {
+                    realm_embedded_bots: Vec::new(),
+                },
+            ),
+            "realm_incoming_webhook_bots" => put(
+                state,
+                &RealmIncomingWebhookBots {
+                    realm_incoming_webhook_bots: Vec::new(),
+                },
+            ),
+            "recent_private_conversations" => put(
+                state,
+                &RecentPrivateConversations {
+                    recent_private_conversations: self.recent_private_conversations(me).await?,
+                },
+            ),
+            "subscription" => put(state, &self.subscription_state(ctx).await?),
+            "update_message_flags" if ctx.wants("message") => put(
+                state,
+                &UnreadState {
+                    unread_msgs: self.unread_msgs(ctx.who).await?,
+                },
+            ),
+            "starred_messages" => put(
+                state,
+                &StarredMessages {
+                    starred_messages: self.store().starred_message_ids(me).await?,
+                },
+            ),
+            "stream" => put(
+                state,
+                &Streams {
+                    streams: self.streams_state(ctx).await?,
+                },
+            ),
+            "default_streams" => put(
+                state,
+                &DefaultStreams {
+                    realm_default_streams: self.default_streams_state(ctx).await?,
+                },
+            ),
+            "default_stream_groups" => put(
+                state,
+                &DefaultStreamGroups {
+                    realm_default_stream_groups: Vec::new(),
+                },
+            ),
+            "stop_words" => put(
+                state,
+                &StopWords {
+                    stop_words: STOP_WORDS.lines().map(str::trim).collect(),
+                },
+            ),
+            "user_status" => put(
+                state,
+                &UserStatusState {
+                    user_status: self.user_status_state(ctx.who.realm_id).await?,
+                },
+            ),
+            "user_settings" => put(
+                state,
+                &UserSettingsState {
+                    user_settings: &ctx.settings,
+                },
+            ),
+            "update_display_settings" if !ctx.req.user_settings_object => {
+                legacy_settings(state, &ctx.settings, Legacy::Display, "emojiset_choices")
+            }
+            "update_global_notifications" if !ctx.req.user_settings_object => legacy_settings(
+                state,
+                &ctx.settings,
+                Legacy::Notifications,
+                "available_notification_sounds",
+            ),
+            "user_topic" => put(
+                state,
+                &UserTopics {
+                    user_topics: self.user_topics_state(me).await?,
+                },
+            ),
+            "video_calls" => put(
+                state,
+                &VideoCalls {
+                    has_zoom_token: false,
+                },
+            ),
+            "giphy" => put(
+                state,
+                &Giphy {
+                    giphy_api_key: String::new(),
+                },
+            ),
+            "realm" => state.extend(self.realm_values(ctx.who.realm_id, &ctx.groups).await?),
+            "realm_user_settings_defaults" => put(
+                state,
+                &RealmUserSettingsDefaults {
+                    realm_user_settings_defaults: user_settings_defaults(),
+                },
+            ),
+            "realm_user" => put(state, &self.self_state(ctx)),
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The caller's personal settings: Zulip's defaults, overridden by what they changed
@@ -374,7 +722,7 @@ impl App {
     }
 
     /// `realm_bots`: the bots the caller administers (none for bots and guests).
-    async fn realm_bots_state(&self, who: &Principal) -> Result<Vec<Value>> {
+    async fn realm_bots_state(&self, who: &Principal) -> Result<Vec<RealmBot>> {
         if who.is_bot() || who.require_member_or_admin().is_err() {
             return Ok(Vec::new());
         }
@@ -383,38 +731,35 @@ impl App {
             .await?
             .iter()
             .filter(|b| !self.is_system_bot(&b.user))
-            .map(|b| self.realm_bot_dict(&b.user))
+            .map(|b| self.realm_bot_object(&b.user))
             .collect())
     }
 
     /// `recent_private_conversations`: the caller's direct-message conversations, newest
     /// first, with the other members (the caller left out, as Zulip does).
-    async fn recent_private_conversations(&self, ctx: &Ctx<'_>) -> Result<Value> {
-        let me = ctx.me.id;
+    async fn recent_private_conversations(&self, me: i64) -> Result<Vec<RecentConversation>> {
         let rows = self.store().recent_dm_conversations(me, 1000).await?;
-        let list: Vec<Value> = rows
+        Ok(rows
             .into_iter()
-            .map(|(key, max_id)| {
-                let user_ids: Vec<i64> = key
+            .map(|(key, max_message_id)| RecentConversation {
+                max_message_id,
+                user_ids: key
                     .split(',')
                     .filter_map(|s| s.parse::<i64>().ok())
                     .filter(|id| *id != me)
-                    .collect();
-                json!({"max_message_id": max_id, "user_ids": user_ids})
+                    .collect(),
             })
-            .collect();
-        Ok(json!(list))
+            .collect())
     }
 
     /// `subscriptions`, `unsubscribed`, `never_subscribed`.
-    async fn subscription_state(
-        &self,
-        ctx: &Ctx<'_>,
-        state: &mut Map<String, Value>,
-    ) -> Result<()> {
-        let admins = ctx.groups.id("role:administrators");
-        let mut subs = Vec::new();
-        let mut unsubscribed = Vec::new();
+    async fn subscription_state(&self, ctx: &Ctx<'_>) -> Result<SubscriptionState> {
+        let admins = ctx.admins();
+        let mut out = SubscriptionState {
+            subscriptions: Vec::new(),
+            unsubscribed: Vec::new(),
+            never_subscribed: Vec::new(),
+        };
         let mut seen = HashSet::new();
         for s in self.store().subscriptions_of(ctx.me.id).await? {
             seen.insert(s.stream.id);
@@ -423,39 +768,54 @@ impl App {
             } else {
                 None
             };
-            let d = json!(self.subscription_object(&s, admins, subscribers));
+            let sub = self.subscription_object(&s, admins, subscribers);
             if s.active {
-                subs.push(d)
+                out.subscriptions.push(sub)
             } else {
-                unsubscribed.push(d)
+                out.unsubscribed.push(sub)
             }
         }
-        let mut never = Vec::new();
         for s in self.visible_streams(ctx.who, true, false).await? {
             if seen.contains(&s.id) {
                 continue;
             }
-            let mut d = json!(self.channel_object(&s, admins));
-            if ctx.req.include_subscribers
-                && let Some(m) = d.as_object_mut()
-            {
-                m.insert(
-                    "subscribers".into(),
-                    json!(self.store().subscriber_ids(s.id).await?),
-                );
-            }
-            never.push(d);
+            let subscribers = if ctx.req.include_subscribers {
+                Some(self.store().subscriber_ids(s.id).await?)
+            } else {
+                None
+            };
+            out.never_subscribed.push(NeverSubscribed {
+                channel: self.channel_object(&s, admins),
+                subscribers,
+            });
         }
-        state.insert("subscriptions".into(), json!(subs));
-        state.insert("unsubscribed".into(), json!(unsubscribed));
-        state.insert("never_subscribed".into(), json!(never));
-        Ok(())
+        Ok(out)
     }
 
-    /// The `realm` state, with the settings the organization changed laid over it.
-    async fn realm_state(&self, ctx: &Ctx<'_>, state: &mut Map<String, Value>) -> Result<()> {
-        state.extend(self.realm_values(ctx.who.realm_id, &ctx.groups).await?);
-        Ok(())
+    /// `streams`: every channel the caller may see.
+    async fn streams_state(&self, ctx: &Ctx<'_>) -> Result<Vec<Channel>> {
+        let admins = ctx.admins();
+        Ok(self
+            .visible_streams(ctx.who, true, true)
+            .await?
+            .iter()
+            .map(|s| self.channel_object(s, admins))
+            .collect())
+    }
+
+    /// `realm_default_streams`: Zulip's default-channel objects carry no traffic figure.
+    async fn default_streams_state(&self, ctx: &Ctx<'_>) -> Result<Vec<Channel>> {
+        let admins = ctx.admins();
+        Ok(self
+            .store()
+            .default_streams(ctx.who.realm_id)
+            .await?
+            .iter()
+            .map(|s| Channel {
+                stream_weekly_traffic: None,
+                ..self.channel_object(s, admins)
+            })
+            .collect())
     }
 
     /// The organization's `realm_*` values (and the server facts sent beside them): Zulip's
@@ -493,28 +853,24 @@ impl App {
     fn self_state(&self, ctx: &Ctx<'_>) -> SelfState {
         let role = ctx.who.role;
         let not_guest = role != tessera_core::Role::Guest;
-        // Zulip drops `is_active` from these lists: which list a user is in says it.
-        let listed = |u: &UserRow| {
-            let mut v = self.user_dict(u);
-            if let Some(m) = v.as_object_mut() {
-                m.remove("is_active");
-            }
-            v
-        };
         let mut active = Vec::new();
         let mut inactive = Vec::new();
         let mut system = Vec::new();
         for u in &ctx.users {
+            // Zulip drops `is_active` from these lists: which list a user is in says it.
+            let listed = User {
+                is_active: None,
+                ..self.user_object(u)
+            };
             if self.is_system_bot(u) {
-                let mut v = listed(u);
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("is_system_bot".into(), json!(true));
-                }
-                system.push(v);
+                system.push(User {
+                    is_system_bot: Some(true),
+                    ..listed
+                });
             } else if u.is_active {
-                active.push(listed(u));
+                active.push(listed);
             } else {
-                inactive.push(listed(u));
+                inactive.push(listed);
             }
         }
         let avatar = self.avatar_url(&ctx.me);
@@ -544,7 +900,7 @@ impl App {
     }
 
     /// Zulip's `unread_msgs` summary.
-    async fn unread_msgs(&self, who: &Principal) -> Result<Value> {
+    async fn unread_msgs(&self, who: &Principal) -> Result<UnreadMsgs> {
         let q = MessageQuery {
             user_id: who.user_id.0,
             realm_id: who.realm_id,
@@ -552,111 +908,97 @@ impl App {
             filters: vec![MessageFilter::Unread],
         };
         let rows = self.store().messages_from(&q, 0, 50_000).await?;
-        let mut streams: Vec<(i64, String, Vec<i64>)> = Vec::new();
-        let mut pms: Vec<(i64, Vec<i64>)> = Vec::new();
-        let mut huddles: Vec<(String, Vec<i64>)> = Vec::new();
-        let mut mentions = Vec::new();
+        let mut out = UnreadMsgs {
+            count: rows.len(),
+            ..UnreadMsgs::default()
+        };
         for r in &rows {
             if r.flags & (tessera_store::FLAG_MENTIONED | tessera_store::FLAG_WILDCARD_MENTIONED)
                 != 0
             {
-                mentions.push(r.id);
+                out.mentions.push(r.id);
             }
             if r.recipient_type == RECIPIENT_STREAM {
-                match streams
-                    .iter_mut()
-                    .find(|(s, t, _)| *s == r.recipient_id && t.eq_ignore_ascii_case(&r.topic))
-                {
-                    Some(e) => e.2.push(r.id),
-                    None => streams.push((r.recipient_id, r.topic.clone(), vec![r.id])),
+                match out.streams.iter_mut().find(|s| {
+                    s.stream_id == r.recipient_id && s.topic.eq_ignore_ascii_case(&r.topic)
+                }) {
+                    Some(e) => e.unread_message_ids.push(r.id),
+                    None => out.streams.push(UnreadTopic {
+                        stream_id: r.recipient_id,
+                        topic: r.topic.clone(),
+                        unread_message_ids: vec![r.id],
+                    }),
+                }
+                continue;
+            }
+            let members = self.store().dm_group_members(r.recipient_id).await?;
+            if members.len() <= 2 {
+                let other = members
+                    .iter()
+                    .copied()
+                    .find(|m| *m != who.user_id.0)
+                    .unwrap_or(who.user_id.0);
+                match out.pms.iter_mut().find(|p| p.other_user_id == other) {
+                    Some(e) => e.unread_message_ids.push(r.id),
+                    None => out.pms.push(UnreadDirect {
+                        other_user_id: other,
+                        sender_id: other,
+                        unread_message_ids: vec![r.id],
+                    }),
                 }
             } else {
-                let members = self.store().dm_group_members(r.recipient_id).await?;
-                if members.len() <= 2 {
-                    let other = members
-                        .iter()
-                        .copied()
-                        .find(|m| *m != who.user_id.0)
-                        .unwrap_or(who.user_id.0);
-                    match pms.iter_mut().find(|(o, _)| *o == other) {
-                        Some(e) => e.1.push(r.id),
-                        None => pms.push((other, vec![r.id])),
-                    }
-                } else {
-                    let key = members
-                        .iter()
-                        .map(|m| m.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    match huddles.iter_mut().find(|(k, _)| *k == key) {
-                        Some(e) => e.1.push(r.id),
-                        None => huddles.push((key, vec![r.id])),
-                    }
+                let key = members
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                match out.huddles.iter_mut().find(|h| h.user_ids_string == key) {
+                    Some(e) => e.unread_message_ids.push(r.id),
+                    None => out.huddles.push(UnreadGroup {
+                        user_ids_string: key,
+                        unread_message_ids: vec![r.id],
+                    }),
                 }
             }
         }
-        Ok(json!({
-            "pms": pms.iter().map(|(o, ids)| json!({"other_user_id": o, "sender_id": o, "unread_message_ids": ids})).collect::<Vec<_>>(),
-            "streams": streams.iter().map(|(s, t, ids)| json!({"stream_id": s, "topic": t, "unread_message_ids": ids})).collect::<Vec<_>>(),
-            "huddles": huddles.iter().map(|(k, ids)| json!({"user_ids_string": k, "unread_message_ids": ids})).collect::<Vec<_>>(),
-            "mentions": mentions,
-            "count": rows.len(),
-            "old_unreads_missing": false,
-        }))
+        Ok(out)
     }
 }
 
-/// The legacy top-level copies of personal settings, for clients without the
+/// The legacy top-level copies of one group of personal settings, for clients without the
 /// `user_settings_object` capability.
 fn legacy_settings(
     state: &mut Map<String, Value>,
     settings: &Map<String, Value>,
-    wanted: &HashSet<String>,
+    group: Legacy,
+    extra: &str,
 ) {
-    for (group, event, extra) in [
-        (
-            Legacy::Display,
-            "update_display_settings",
-            "emojiset_choices",
-        ),
-        (
-            Legacy::Notifications,
-            "update_global_notifications",
-            "available_notification_sounds",
-        ),
-    ] {
-        if !wanted.contains(event) {
-            continue;
+    for s in user_settings::SETTINGS
+        .iter()
+        .filter(|s| s.legacy == Some(group))
+    {
+        if let Some(v) = settings.get(s.name) {
+            state.insert(s.name.into(), v.clone());
         }
-        for s in user_settings::SETTINGS
-            .iter()
-            .filter(|s| s.legacy == Some(group))
-        {
-            if let Some(v) = settings.get(s.name) {
-                state.insert(s.name.into(), v.clone());
-            }
-        }
-        if let Some(v) = settings.get(extra) {
-            state.insert(extra.into(), v.clone());
-        }
+    }
+    if let Some(v) = settings.get(extra) {
+        state.insert(extra.into(), v.clone());
     }
 }
 
-/// Zulip's custom profile field types (`custom_profile_field_types`).
-fn custom_profile_field_types() -> Value {
-    let types = [
-        ("SHORT_TEXT", 1, "Text (short)"),
-        ("LONG_TEXT", 2, "Text (long)"),
-        ("SELECT", 3, "List of options"),
-        ("DATE", 4, "Date picker"),
-        ("URL", 5, "Link"),
-        ("USER", 6, "Users"),
-        ("EXTERNAL_ACCOUNT", 7, "External account"),
-        ("PRONOUNS", 8, "Pronouns"),
-    ];
-    let mut out = Map::new();
-    for (key, id, name) in types {
-        out.insert(key.into(), json!({"id": id, "name": name}));
+/// Zulip's defaults for a new user's settings (`timezone` is each user's own).
+fn user_settings_defaults() -> Map<String, Value> {
+    let mut defaults = Map::new();
+    for s in user_settings::SETTINGS
+        .iter()
+        .filter(|s| s.name != "timezone")
+    {
+        defaults.insert(s.name.into(), s.default.to_json());
     }
-    Value::Object(out)
+    defaults.insert(
+        "available_notification_sounds".into(),
+        json!(user_settings::NOTIFICATION_SOUNDS),
+    );
+    defaults.insert("emojiset_choices".into(), user_settings::emojiset_choices());
+    defaults
 }

@@ -178,10 +178,10 @@ async fn login_error(web: &Web, e: AppError, username: &str) -> Result<String, R
             "You're making too many attempts to sign in. Try again in {} seconds or contact your organization administrator for help.",
             retry_after.ceil() as i64
         ),
-        AppError::Internal(detail) | AppError::Config(detail) => {
-            return Err(web.internal_error(&detail).await);
+        AppError::Config(detail) => return Err(web.internal_error(&detail).await),
+        AppError::Store(_) | AppError::Failed { .. } | AppError::Invariant(_) => {
+            return Err(web.internal_error(&e.detail()).await);
         }
-        AppError::Store(e) => return Err(web.internal_error(&e.to_string()).await),
         _ => INVALID_LOGIN.into(),
     })
 }
@@ -292,8 +292,10 @@ pub async fn get_login_subdomain(
             }
             resp
         }
-        Err(AppError::Internal(d)) | Err(AppError::Config(d)) => web.internal_error(&d).await,
-        Err(AppError::Store(e)) => web.internal_error(&e.to_string()).await,
+        Err(AppError::Config(d)) => web.internal_error(&d).await,
+        Err(e @ (AppError::Store(_) | AppError::Failed { .. } | AppError::Invariant(_))) => {
+            web.internal_error(&e.detail()).await
+        }
         Err(e) => {
             let page = super::MessagePage {
                 c: web.chrome().await,

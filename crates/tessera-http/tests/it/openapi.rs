@@ -4,15 +4,15 @@
 use crate::helpers::TestApp;
 use std::collections::BTreeSet;
 
-/// (path, METHOD) pairs declared in `src/lib.rs`, with their mount prefixes.
+/// (path, METHOD) pairs declared in `src/routes.rs`, with their mount prefixes.
 fn routed() -> BTreeSet<(String, String)> {
-    let src = include_str!("../../src/lib.rs");
+    let src = include_str!("../../src/routes.rs");
     let section = |name: &str| {
         let start = src.find(&format!("fn {name}(")).unwrap();
         let rest = &src[start + 1..];
         let end = rest
-            .find("\nfn ")
-            .or_else(|| rest.find("\npub fn "))
+            .find("\npub(crate) fn ")
+            .or_else(|| rest.find("\nfn "))
             .unwrap_or(rest.len());
         rest[..end].to_owned()
     };

@@ -1,0 +1,55 @@
+//! The layers around every route: logging each 500 once, and Zulip's rate-limit headers.
+
+use axum::http::HeaderName;
+use tessera_app::App;
+
+/// Log each 500 once, with the cause its handler attached (inside the request's span, so
+/// with method and path).
+pub(crate) async fn log_internal_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let resp = next.run(req).await;
+    if let Some(crate::error::InternalDetail(detail)) =
+        resp.extensions().get::<crate::error::InternalDetail>()
+    {
+        tracing::error!(detail = %detail, status = resp.status().as_u16(), "internal error");
+    }
+    resp
+}
+
+/// The path as logged: a temporary upload URL's token is a credential, so it is left out.
+pub(crate) fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/user_uploads/temporary/") {
+        "/user_uploads/temporary/…"
+    } else {
+        path
+    }
+}
+
+/// Zulip's `RateLimitMiddleware`: `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch
+/// seconds) on every response whose request was counted against a limit.
+pub(crate) async fn rate_limit_headers(
+    axum::extract::State(app): axum::extract::State<App>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = crate::auth::RateLimitSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut resp = next.run(req).await;
+    let info = *slot.0.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(info) = info {
+        let reset = (app.now() as f64 / 1e6 + info.reset_after.max(0.0)) as i64;
+        let h = resp.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", info.limit.to_string()),
+            ("x-ratelimit-remaining", info.remaining.to_string()),
+            ("x-ratelimit-reset", reset.to_string()),
+        ] {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                h.insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
+    resp
+}
