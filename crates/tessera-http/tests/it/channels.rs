@@ -9,20 +9,7 @@ use tessera_core::Role;
 const MEMBER: &str = "channels-member@tessera.test";
 
 async fn send(t: &TestApp, who: (&str, &str), to: &str, topic: &str, content: &str) -> i64 {
-    t.post(
-        "/api/v1/messages",
-        Some(who),
-        &[
-            ("type", "stream"),
-            ("to", to),
-            ("topic", topic),
-            ("content", content),
-        ],
-    )
-    .await
-    .ok()["id"]
-        .as_i64()
-        .unwrap()
+    t.send_to_channel(who, to, topic, content).await
 }
 
 both!(channel_reads, |t: TestApp| async move {

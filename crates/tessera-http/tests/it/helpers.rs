@@ -178,6 +178,36 @@ impl TestApp {
         self.request(Method::POST, path, auth, form, &[]).await
     }
 
+    /// `PATCH` a form; the answer as it comes.
+    pub async fn patch(&self, path: &str, auth: (&str, &str), form: &[(&str, &str)]) -> Resp {
+        self.request(Method::PATCH, path, Some(auth), form, &[])
+            .await
+    }
+
+    /// Send a channel message that must be accepted; its id.
+    pub async fn send_to_channel(
+        &self,
+        who: (&str, &str),
+        to: &str,
+        topic: &str,
+        content: &str,
+    ) -> i64 {
+        self.post(
+            "/api/v1/messages",
+            Some(who),
+            &[
+                ("type", "stream"),
+                ("to", to),
+                ("topic", topic),
+                ("content", content),
+            ],
+        )
+        .await
+        .ok()["id"]
+            .as_i64()
+            .expect("message id")
+    }
+
     pub fn owner(&self) -> (&str, &str) {
         (OWNER, &self.owner_key)
     }

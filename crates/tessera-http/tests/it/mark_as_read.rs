@@ -9,20 +9,7 @@ use tessera_core::Role;
 const MEMBER: &str = "reader@tessera.test";
 
 async fn send(t: &TestApp, to: &str, topic: &str) -> i64 {
-    t.post(
-        "/api/v1/messages",
-        Some(t.owner()),
-        &[
-            ("type", "stream"),
-            ("to", to),
-            ("topic", topic),
-            ("content", "hi"),
-        ],
-    )
-    .await
-    .ok()["id"]
-        .as_i64()
-        .unwrap()
+    t.send_to_channel(t.owner(), to, topic, "hi").await
 }
 
 async fn unread(t: &TestApp, who: (&str, &str)) -> Vec<i64> {

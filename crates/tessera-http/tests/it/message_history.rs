@@ -2,50 +2,24 @@
 
 use crate::both;
 use crate::helpers::TestApp;
-use axum::http::Method;
 use serde_json::json;
 use tessera_core::Role;
 
 const MEMBER: &str = "history-member@tessera.test";
 
 async fn send(t: &TestApp, who: (&str, &str), topic: &str, content: &str) -> i64 {
-    t.post(
-        "/api/v1/messages",
-        Some(who),
-        &[
-            ("type", "stream"),
-            ("to", "general"),
-            ("topic", topic),
-            ("content", content),
-        ],
-    )
-    .await
-    .ok()["id"]
-        .as_i64()
-        .unwrap()
+    t.send_to_channel(who, "general", topic, content).await
 }
 
 both!(edits_are_kept_as_history, |t: TestApp| async move {
     let id = send(&t, t.owner(), "plans", "Hello world").await;
     let path = format!("/api/v1/messages/{id}");
-    t.request(
-        Method::PATCH,
-        &path,
-        Some(t.owner()),
-        &[("content", "Hello there")],
-        &[],
-    )
-    .await
-    .ok();
-    t.request(
-        Method::PATCH,
-        &path,
-        Some(t.owner()),
-        &[("topic", "new plans")],
-        &[],
-    )
-    .await
-    .ok();
+    t.patch(&path, t.owner(), &[("content", "Hello there")])
+        .await
+        .ok();
+    t.patch(&path, t.owner(), &[("topic", "new plans")])
+        .await
+        .ok();
     let r = t.get(&format!("{path}/history"), Some(t.owner())).await;
     let h = r.ok()["message_history"].as_array().unwrap().clone();
     assert_eq!(h.len(), 3);
@@ -83,12 +57,10 @@ both!(edits_are_kept_as_history, |t: TestApp| async move {
     t.get(&format!("/api/v1/messages/{dm}/history"), Some(member))
         .await
         .error(400, "BAD_REQUEST", "Invalid message(s)");
-    t.request(
-        Method::PATCH,
+    t.patch(
         "/api/v1/realm",
-        Some(t.owner()),
+        t.owner(),
         &[("allow_edit_history", "false")],
-        &[],
     )
     .await
     .ok();

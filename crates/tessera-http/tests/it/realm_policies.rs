@@ -12,20 +12,7 @@ const MEMBER: &str = "policy-member@tessera.test";
 const OTHER: &str = "policy-other@tessera.test";
 
 async fn send(t: &TestApp, who: (&str, &str), topic: &str) -> i64 {
-    t.post(
-        "/api/v1/messages",
-        Some(who),
-        &[
-            ("type", "stream"),
-            ("to", "general"),
-            ("topic", topic),
-            ("content", "text"),
-        ],
-    )
-    .await
-    .ok()["id"]
-        .as_i64()
-        .unwrap()
+    t.send_to_channel(who, "general", topic, "text").await
 }
 
 async fn realm(t: &TestApp, form: &[(&str, &str)]) {

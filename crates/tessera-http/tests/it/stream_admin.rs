@@ -28,16 +28,14 @@ both!(administrators_change_channels, |t: TestApp| async move {
     let id = create(&t, "projects").await;
     let path = format!("/api/v1/streams/{id}");
     let q = t.register_queue(member, r#"["stream"]"#).await;
-    t.request(
-        Method::PATCH,
+    t.patch(
         &path,
-        Some(t.owner()),
+        t.owner(),
         &[
             ("new_name", "Projects 2"),
             ("description", "All **our**\nwork"),
             ("stream_post_policy", "2"),
         ],
-        &[],
     )
     .await
     .ok();
@@ -166,29 +164,17 @@ both!(administrators_change_channels, |t: TestApp| async move {
     .ok();
 
     // Private: the member (not subscribed) no longer sees it.
-    t.request(
-        Method::PATCH,
-        &path,
-        Some(t.owner()),
-        &[("is_private", "true")],
-        &[],
-    )
-    .await
-    .ok();
+    t.patch(&path, t.owner(), &[("is_private", "true")])
+        .await
+        .ok();
     t.get(&path, Some(member))
         .await
         .error(400, "BAD_REQUEST", "Invalid channel ID");
     // Public again: the member learns of it with a `create` event.
     let q2 = t.register_queue(member, r#"["stream"]"#).await;
-    t.request(
-        Method::PATCH,
-        &path,
-        Some(t.owner()),
-        &[("is_private", "false")],
-        &[],
-    )
-    .await
-    .ok();
+    t.patch(&path, t.owner(), &[("is_private", "false")])
+        .await
+        .ok();
     let events = t.queued_events(member, &q2).await;
     assert_eq!(events[0]["op"], "create");
     assert_eq!(events[0]["streams"][0]["name"], "Projects 2");
@@ -281,12 +267,10 @@ both!(bad_channel_changes_are_refused, |t: TestApp| async move {
     assert_eq!(s.ok()["stream"]["name"], "keep");
     assert_eq!(s.body["stream"]["description"], "");
     // An owner sets the retention; "unlimited" is -1.
-    t.request(
-        Method::PATCH,
+    t.patch(
         &path,
-        Some(t.owner()),
+        t.owner(),
         &[("message_retention_days", "\"unlimited\"")],
-        &[],
     )
     .await
     .ok();
@@ -360,14 +344,8 @@ both!(
         r.error(400, "BAD_REQUEST", "Channel is already deactivated");
         // Administrators may still change an archived channel (Zulip does not filter them
         // there); Notification Bot posts nothing in it.
-        t.request(
-            Method::PATCH,
-            &path,
-            Some(t.owner()),
-            &[("description", "kept for the record")],
-            &[],
-        )
-        .await
-        .ok();
+        t.patch(&path, t.owner(), &[("description", "kept for the record")])
+            .await
+            .ok();
     }
 );
