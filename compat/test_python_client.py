@@ -383,9 +383,18 @@ def test_first_start_bootstraps_and_prints_how_to_log_in(tessera_bin: str, tmp_p
         proc.terminate()
         proc.wait(timeout=10)
     text = "".join(lines)
-    assert f"site:     http://127.0.0.1:{port}" in text, text
+    # Where to log in, once; the owner; the CLI command as this binary is run.
+    assert f"log in:   http://127.0.0.1:{port}/login/" in text, text
+    assert text.count(f"http://127.0.0.1:{port}") == 1, text
     assert "owner:    owner@tessera.localhost" in text, text
     password = next(l for l in lines if "password:" in l).split()[1]
+    api_line = next(l for l in lines if l.strip().startswith("API:"))
+    command = api_line.split("API:", 1)[1].split(">", 1)[0].split()
+    # A binary built by cargo is named as `cargo run --`; run it as that binary.
+    assert command[:3] == ["cargo", "run", "--"], api_line
+    out = sp.run([tessera_bin] + command[3:], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "email=owner@tessera.localhost" in out.stdout, out.stdout
     # The printed credentials work.
     import requests
     proc = sp.Popen([tessera_bin, "serve", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}"],

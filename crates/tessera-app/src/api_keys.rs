@@ -159,6 +159,10 @@ impl App {
         let realm = self.realm_for_subdomain(&who.realm_string_id).await?;
         let user = self.user_row(who.user_id.0).await?;
         if realm.row.password_auth_enabled {
+            // An empty password is a slip, not a guess: refused before it counts.
+            if password.is_empty() {
+                return Err(AppError::bad(crate::sessions::ENTER_PASSWORD));
+            }
             let now = self.now();
             self.inner
                 .limits

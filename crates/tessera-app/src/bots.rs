@@ -42,7 +42,9 @@ pub struct BotPatch {
 #[derive(Debug, Clone)]
 pub struct BotView {
     pub user: UserRow,
+    /// The owner's email (the API's `bot_owner`) and full name (what the web UI shows).
     pub owner_email: Option<String>,
+    pub owner_name: Option<String>,
     pub service_base_url: Option<String>,
     pub service_interface: Option<i64>,
 }
@@ -166,7 +168,8 @@ impl App {
     }
 
     /// All bots of the caller's realm (administrators), or the caller's own (everyone else):
-    /// what the web UI's bot tables show.
+    /// what the web UI's bot tables show. Never the server's own bots (Welcome Bot,
+    /// Notification Bot): Zulip keeps them outside the organization.
     pub async fn list_visible_bots(&self, who: &Principal) -> Result<Vec<BotView>> {
         who.require_member_or_admin()?;
         let rows = if who.role.is_admin() {
@@ -174,7 +177,7 @@ impl App {
                 .users_in_realm(who.realm_id)
                 .await?
                 .into_iter()
-                .filter(|u| u.is_bot)
+                .filter(|u| u.is_bot && !self.is_system_bot(u))
                 .collect()
         } else {
             self.store().bots_owned_by(who.user_id.0, false).await?
@@ -187,13 +190,18 @@ impl App {
     }
 
     async fn bot_view(&self, user: UserRow) -> Result<BotView> {
-        let owner_email = match user.bot_owner_id {
-            Some(id) => self.store().user_by_id(id).await?.map(|o| o.email),
+        let owner = match user.bot_owner_id {
+            Some(id) => self.store().user_by_id(id).await?,
             None => None,
+        };
+        let (owner_email, owner_name) = match owner {
+            Some(o) => (Some(o.email), Some(o.full_name)),
+            None => (None, None),
         };
         let service = self.store().service_for(user.id).await?;
         Ok(BotView {
             owner_email,
+            owner_name,
             service_base_url: service.as_ref().map(|s| s.base_url.clone()),
             service_interface: service.as_ref().map(|s| s.interface),
             user,
@@ -206,7 +214,8 @@ impl App {
             .store()
             .user_by_id(bot_id)
             .await?
-            .filter(|u| u.realm_id == who.realm_id && u.is_bot)
+            // The server's own bots live outside every organization in Zulip: not one of its bots.
+            .filter(|u| u.realm_id == who.realm_id && u.is_bot && !self.is_system_bot(u))
             .ok_or_else(|| AppError::bad("No such bot"))?;
         if bot.bot_owner_id != Some(who.user_id.0) && !who.role.is_admin() {
             return Err(AppError::bad("Insufficient permission"));

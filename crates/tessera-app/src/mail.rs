@@ -1,6 +1,7 @@
 //! Outgoing email through lettre: SMTP from configuration, or (development, tests and any
 //! server without SMTP) an outbox folder of `.eml` files that the development `/emails/` page
-//! lists. Bodies are plain text, base64-encoded so that long links survive unwrapped.
+//! lists. Bodies are plain text, base64-encoded so that long links survive unwrapped; the
+//! outbox also keeps a plain `.txt` copy of each message, and logs where it went.
 
 use crate::{AppError, Result};
 use base64::Engine as _;
@@ -73,6 +74,8 @@ impl Mailer {
             .to
             .parse()
             .map_err(AppError::failed("parsing the recipient address"))?;
+        let (mail_to, mail_subject, mail_body) =
+            (mail.to.clone(), mail.subject.clone(), mail.body.clone());
         let message = Message::builder()
             .from(from)
             .to(to)
@@ -89,10 +92,20 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(AppError::failed("creating the outbox folder"))?;
-                transport
+                let id = transport
                     .send(message)
                     .await
                     .map_err(AppError::failed("writing to the outbox"))?;
+                // A plain-text copy beside the `.eml`, for a person without a mail reader.
+                let text_path = dir.join(format!("{id}.txt"));
+                let text = format!(
+                    "To: {}\nSubject: {}\n\n{}",
+                    mail_to, mail_subject, mail_body
+                );
+                tokio::fs::write(&text_path, text)
+                    .await
+                    .map_err(AppError::failed("writing to the outbox"))?;
+                tracing::info!(path = %text_path.display(), "no SMTP server: mail written to the outbox");
             }
             Mailer::Smtp(transport) => {
                 transport
@@ -207,5 +220,15 @@ mod tests {
         assert_eq!(mails[0].to, "someone@example.com");
         assert_eq!(mails[0].subject, "Password reset request for Tessera");
         assert!(mails[0].body.contains(&long_link), "{}", mails[0].body);
+        // And readable as text, the link whole.
+        let texts: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+            .collect();
+        assert_eq!(texts.len(), 1);
+        let text = std::fs::read_to_string(texts[0].path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.starts_with("To: someone@example.com\nSubject: Password reset request"));
+        assert!(text.contains(&long_link), "{text}");
     }
 }

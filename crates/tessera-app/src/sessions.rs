@@ -8,6 +8,10 @@ use tessera_core::Token;
 use tessera_core::secrets::Purpose;
 use tessera_store::{SessionOrigin, SessionRow, UserRow};
 
+/// tessera's answer to an empty password where the signed-in web pages ask for one (Zulip
+/// would check it and say the password is wrong, counting the attempt).
+pub const ENTER_PASSWORD: &str = "Please enter your password.";
+
 /// Zulip's `SESSION_COOKIE_AGE`: two weeks.
 pub const SESSION_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 
@@ -152,6 +156,10 @@ impl App {
         new_password: &str,
         regenerate_api_key: bool,
     ) -> Result<()> {
+        // An empty password is a slip, not a guess: refused before it counts (issue 16).
+        if old_password.is_empty() {
+            return Err(AppError::bad(ENTER_PASSWORD));
+        }
         let now = self.now();
         let limiter = &self.inner.limits.auth_by_username;
         if let Err(wait) = limiter.hit(self.store(), &user.delivery_email, now).await? {

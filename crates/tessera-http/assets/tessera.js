@@ -41,10 +41,64 @@
       data = null;
     }
     if (!resp.ok || !data || data.result !== "success") {
-      throw new Error((data && data.msg) || "Request failed (" + resp.status + ")");
+      const err = new Error((data && data.msg) || "Request failed (" + resp.status + ")");
+      // 401 on a session call: the session ended. On a key call: the key no longer works.
+      if (resp.status === 401) {
+        if (basic) err.keyInvalid = true;
+        else err.sessionEnded = true;
+      }
+      throw err;
     }
     return data;
   }
+
+  // A status line: errors always look like errors, and a session that ended says so, with a
+  // link to log in again, instead of the server's raw message.
+  function report(el, text, kind) {
+    if (!el) return;
+    el.textContent = text;
+    el.classList.toggle("is-error", kind === "error");
+    el.classList.toggle("is-success", kind !== "error");
+    el.hidden = false;
+    clearTimeout(el._flash);
+    if (kind !== "error") {
+      el._flash = setTimeout(() => {
+        el.textContent = "";
+      }, 4000);
+    }
+  }
+  function reportError(el, e, prefix) {
+    if (!el) return;
+    clearTimeout(el._flash);
+    el.classList.add("is-error");
+    el.classList.remove("is-success");
+    el.hidden = false;
+    if (e && e.sessionEnded) {
+      el.textContent = "Your session has ended. ";
+      const link = document.createElement("a");
+      link.href = "/login/?next=" + encodeURIComponent(location.pathname);
+      link.textContent = "Log in again";
+      link.className = "session-ended-link";
+      el.append(link);
+      el.append(".");
+      return;
+    }
+    el.textContent = (prefix || "") + (e && e.message ? e.message : String(e));
+  }
+  // A button that sends one request at a time: a second click while one is in flight does
+  // nothing.
+  async function once(button, work) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    try {
+      await work();
+    } finally {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+  const ENTER_PASSWORD = "Please enter your password.";
 
   function zuliprc(email, key, site) {
     return "[api]\nemail=" + email + "\nkey=" + key + "\nsite=" + site + "\n";
@@ -79,15 +133,6 @@
   function hide(el) {
     if (el) el.hidden = true;
   }
-  function flash(el, text) {
-    if (!el) return;
-    el.textContent = text;
-    el.hidden = false;
-    clearTimeout(el._flash);
-    el._flash = setTimeout(() => {
-      el.textContent = "";
-    }, 4000);
-  }
 
   // ---- dialogs and password fields ------------------------------------------------------
   function openDialog(dialog) {
@@ -95,7 +140,12 @@
     dialog.dispatchEvent(new CustomEvent("tessera:open"));
     if (typeof dialog.showModal === "function") dialog.showModal();
     else dialog.setAttribute("open", "");
-    const first = $("[autofocus], input:not([type=hidden]):not([disabled]):not([readonly]), select, button", dialog);
+    // The first field, not the close button that comes first in the markup.
+    const first =
+      $("[autofocus]", dialog) ||
+      $("input:not([type=hidden]):not([disabled]):not([readonly]), select, textarea", dialog) ||
+      $(".modal-foot button", dialog) ||
+      $("button", dialog);
     if (first && !dialog._keepFocus) first.focus();
   }
   function closeDialog(dialog) {
@@ -123,11 +173,26 @@
   );
 
   const settings = $(".settings");
+  // A notice kept across a reload, shown next to the action it is about.
   const notice = sessionStorage.getItem("tessera-notice");
-  if (notice && $("#account_settings_status")) {
-    sessionStorage.removeItem("tessera-notice");
-    $("#account_settings_status").textContent = notice;
+  if (notice) {
+    let target = "#account_settings_status";
+    let text = notice;
+    try {
+      const parsed = JSON.parse(notice);
+      target = parsed.target;
+      text = parsed.text;
+    } catch (e) {
+      /* a plain text notice */
+    }
+    if ($(target)) {
+      sessionStorage.removeItem("tessera-notice");
+      $(target).textContent = text;
+      $(target).classList.add("is-success");
+    }
   }
+  const keepNotice = (target, text) =>
+    sessionStorage.setItem("tessera-notice", JSON.stringify({ target, text }));
   const realmUrl = settings ? settings.dataset.realmUrl : location.origin;
 
   // ---- Account & privacy → API key ------------------------------------------------------
@@ -143,6 +208,33 @@
     const download = $("#download_zuliprc");
     const error = $("#user_api_key_error");
     const confirmBox = $("#regenerate_api_key_confirm");
+    const regenerated = $("#api_key_regenerated");
+    const changed = $("#api_key_changed");
+    const title = $("#api_key_modal_label");
+    const regenerate = $("#regenerate_api_key");
+
+    // Whether the key this page shows still works (another tab, an app or "Log out
+    // everywhere" may have replaced it). When it does not, say so and offer a reload.
+    const stillValid = async () => {
+      if (!key) return false;
+      try {
+        await api("GET", "/api/v1/users/me", null, [email, key]);
+        return true;
+      } catch (e) {
+        if (!e.keyInvalid) return true;
+        value.textContent = "";
+        key = "";
+        hide(confirmBox);
+        $("#api_key_buttons").hidden = true;
+        show(changed);
+        $("#api_key_reload").focus();
+        return false;
+      }
+    };
+    $("#api_key_reload").addEventListener("click", () => location.reload());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && keyModal.open && key) stillValid();
+    });
 
     const display = () => {
       value.textContent = key;
@@ -156,7 +248,12 @@
       hide(status);
       hide(shown);
       hide(confirmBox);
-      error.textContent = "";
+      hide(error);
+      hide(changed);
+      regenerated.textContent = "";
+      regenerate.hidden = false;
+      $("#api_key_buttons").hidden = false;
+      title.textContent = "Show API key";
       $("#password_confirmation").hidden = false;
     });
     keyModal.addEventListener("close", () => {
@@ -164,58 +261,87 @@
       value.textContent = "";
     });
 
-    form.addEventListener("submit", async (ev) => {
+    form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       hide(status);
-      const button = $("#get_api_key_button");
-      button.disabled = true;
-      try {
-        const data = await api("POST", "/json/fetch_api_key", { password: password.value });
-        key = data.api_key;
-        email = data.email;
-        password.value = "";
-        $("#password_confirmation").hidden = true;
-        display();
-        show(shown);
-        $("#copy_api_key").focus();
-      } catch (e) {
-        show(status, "Error: " + e.message);
+      if (!password.value) {
+        reportError(status, new Error(ENTER_PASSWORD));
         password.focus();
-      } finally {
-        button.disabled = false;
+        return;
       }
+      return once($("#get_api_key_button"), async () => {
+        try {
+          const data = await api("POST", "/json/fetch_api_key", { password: password.value });
+          key = data.api_key;
+          email = data.email;
+          password.value = "";
+          $("#password_confirmation").hidden = true;
+          title.textContent = "Your API key";
+          display();
+          show(shown);
+          $("#copy_api_key").focus();
+        } catch (e) {
+          reportError(status, e, "Error: ");
+          password.focus();
+        }
+      });
     });
 
-    $("#copy_api_key").addEventListener("click", async (ev) => {
-      try {
-        await copyText(key);
-        ev.target.textContent = "Copied!";
-        setTimeout(() => (ev.target.textContent = "Copy"), 2000);
-      } catch (e) {
-        error.textContent = "Could not copy: " + e.message;
-      }
-    });
+    const copyButton = $("#copy_api_key");
+    copyButton.addEventListener("click", () =>
+      once(copyButton, async () => {
+        hide(error);
+        if (!(await stillValid())) return;
+        try {
+          await copyText(key);
+          // The copy icon turns into a check mark for a moment.
+          $(".icon-copy", copyButton).hidden = true;
+          $(".icon-check", copyButton).hidden = false;
+          $(".label", copyButton).textContent = "Copied!";
+          setTimeout(() => {
+            $(".icon-copy", copyButton).hidden = false;
+            $(".icon-check", copyButton).hidden = true;
+            $(".label", copyButton).textContent = "Copy";
+          }, 2000);
+        } catch (e) {
+          reportError(error, e, "Could not copy: ");
+        }
+      })
+    );
 
-    $("#regenerate_api_key").addEventListener("click", () => {
+    // One "Generate new API key" button at a time: the confirmation replaces the first.
+    regenerate.addEventListener("click", () => {
+      regenerated.textContent = "";
+      regenerate.hidden = true;
       show(confirmBox);
       $("#regenerate_api_key_cancel").focus();
     });
     $("#regenerate_api_key_cancel").addEventListener("click", () => {
       hide(confirmBox);
-      $("#regenerate_api_key").focus();
+      regenerate.hidden = false;
+      regenerate.focus();
     });
-    $("#regenerate_api_key_do").addEventListener("click", async () => {
-      error.textContent = "";
-      try {
-        const data = await api("POST", "/api/v1/users/me/api_key/regenerate", null, [email, key]);
-        key = data.api_key;
-        display();
-        hide(confirmBox);
-        $("#copy_api_key").focus();
-      } catch (e) {
-        error.textContent = e.message;
-      }
-    });
+    const regenerateDo = $("#regenerate_api_key_do");
+    regenerateDo.addEventListener("click", () =>
+      once(regenerateDo, async () => {
+        hide(error);
+        try {
+          const data = await api("POST", "/api/v1/users/me/api_key/regenerate", null, [email, key]);
+          key = data.api_key;
+          display();
+          hide(confirmBox);
+          regenerate.hidden = false;
+          report(regenerated, "A new API key was generated.");
+          $("#copy_api_key").focus();
+        } catch (e) {
+          if (e.keyInvalid) {
+            await stillValid();
+            return;
+          }
+          reportError(error, e);
+        }
+      })
+    );
   }
 
   // ---- Account & privacy → password -----------------------------------------------------
@@ -230,8 +356,8 @@
       ev.preventDefault();
       const oldPw = $("#old_password").value;
       const newPw = $("#new_password").value;
-      if (!oldPw) return show(status, "Please enter your password.");
-      if (!newPw) return show(status, "Please choose a new password.");
+      if (!oldPw) return reportError(status, new Error(ENTER_PASSWORD));
+      if (!newPw) return reportError(status, new Error("Please choose a new password."));
       try {
         await api("PATCH", "/json/settings", {
           old_password: oldPw,
@@ -241,13 +367,13 @@
         closeDialog($("#change_password_modal"));
         if ($("#change_password_regenerate").checked) {
           // The key, devices and other sessions changed: show the page as it is now.
-          sessionStorage.setItem("tessera-notice", "Your password has been changed and a new API key was generated.");
+          keepNotice("#account_settings_status", "Your password has been changed and a new API key was generated.");
           location.reload();
           return;
         }
-        flash($("#account_settings_status"), "Your password has been changed.");
+        report($("#account_settings_status"), "Your password has been changed.");
       } catch (e) {
-        show(status, e.message);
+        reportError(status, e);
       }
     });
   }
@@ -262,9 +388,9 @@
         try {
           await api("DELETE", "/json/users/me/sessions/" + row.dataset.sessionId);
           row.remove();
-          flash(status, "That session has been signed out.");
+          report(status, "That session has been signed out.");
         } catch (e) {
-          flash(status, "Failed: " + e.message);
+          reportError(status, e, "Failed: ");
         }
       })
     );
@@ -280,25 +406,36 @@
       $("#logout_everywhere_password").value = "";
       $("#logout_everywhere_button").focus();
     });
-    $("#logout_everywhere_do").addEventListener("click", async () => {
+    // A form, so Enter in the password box submits it.
+    confirmBox.addEventListener("submit", (ev) => {
+      ev.preventDefault();
       hide(error);
-      try {
-        await api("POST", "/json/users/me/logout_everywhere", { password: $("#logout_everywhere_password").value });
-        sessionStorage.setItem(
-          "tessera-notice",
-          "Logged out everywhere: a new API key was generated, push registrations were removed and every other browser was signed out."
-        );
-        location.reload();
-      } catch (e) {
-        show(error, "Error: " + e.message);
+      const password = $("#logout_everywhere_password");
+      if (!password.value) {
+        reportError(error, new Error(ENTER_PASSWORD));
+        password.focus();
+        return;
       }
+      return once($("#logout_everywhere_do"), async () => {
+        try {
+          await api("POST", "/json/users/me/logout_everywhere", { password: password.value });
+          keepNotice(
+            "#devices_status",
+            "Logged out everywhere: a new API key was generated, push registrations were removed and every other browser was signed out."
+          );
+          location.reload();
+        } catch (e) {
+          reportError(error, e, "Error: ");
+          password.focus();
+        }
+      });
     });
     $("#enable_login_emails").addEventListener("change", async (ev) => {
       try {
         await api("PATCH", "/json/settings", { enable_login_emails: JSON.stringify(ev.target.checked) });
-        flash(status, ev.target.checked ? "New-login emails are on." : "New-login emails are off.");
+        report(status, ev.target.checked ? "New-login emails are on." : "New-login emails are off.");
       } catch (e) {
-        flash(status, "Failed: " + e.message);
+        reportError(status, e, "Failed: ");
         ev.target.checked = !ev.target.checked;
       }
     });
@@ -313,16 +450,61 @@
     const syncType = () => (payload.hidden = type.value !== "3");
     type.addEventListener("change", syncType);
     syncType();
+    const nameInput = $("#create_bot_name");
+    const shortInput = $("#create_bot_short_name");
+    const fieldError = (input, text) => {
+      const el = document.getElementById(input.id + "_error");
+      if (text) {
+        el.textContent = text;
+        el.hidden = false;
+        input.setAttribute("aria-invalid", "true");
+      } else {
+        el.textContent = "";
+        el.hidden = true;
+        input.removeAttribute("aria-invalid");
+      }
+    };
+    const clearFieldErrors = () => {
+      fieldError(nameInput);
+      fieldError(shortInput);
+    };
+    // Zulip's rules for a name (`check_full_name`), in Zulip's words.
+    const nameProblem = (raw) => {
+      const name = raw.trim();
+      const length = Array.from(name).length;
+      if (length > 100) return "Name too long!";
+      if (length < 2) return "Name too short!";
+      if (/[*`\\>"@\u0000-\u001f\u007f]/.test(name)) return "Invalid characters in name!";
+      if (/\|\d+$/.test(name)) return "Invalid format!";
+      return "";
+    };
+    const shortNameProblem = (raw) => {
+      const short = raw.trim();
+      if (!short) return "Please choose the bot's email (the part before -bot@).";
+      // Zulip's client-side check (adapted from Django's EmailValidator).
+      if (!/^[\w!#$%&'*+/=?^`{|}~-]+(\.[\w!#$%&'*+/=?^`{|}~-]+)*$/i.test(short)) {
+        return "Please only use characters that are valid in an email address";
+      }
+      return "";
+    };
     $("#add_bot_modal").addEventListener("tessera:open", () => {
       hide(error);
+      clearFieldErrors();
     });
+    nameInput.addEventListener("input", () => fieldError(nameInput));
+    shortInput.addEventListener("input", () => fieldError(shortInput));
     botForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       hide(error);
-      const shortName = $("#create_bot_short_name").value.trim();
-      // Zulip's client-side check (adapted from Django's EmailValidator).
-      if (shortName && !/^[\w!#$%&'*+/=?^`{|}~-]+(\.[\w!#$%&'*+/=?^`{|}~-]+)*$/i.test(shortName)) {
-        return show(error, "Please only use characters that are valid in an email address");
+      clearFieldErrors();
+      const shortName = shortInput.value.trim();
+      const nameMsg = nameProblem(nameInput.value);
+      const shortMsg = shortNameProblem(shortInput.value);
+      if (nameMsg) fieldError(nameInput, nameMsg);
+      if (shortMsg) fieldError(shortInput, shortMsg);
+      if (nameMsg || shortMsg) {
+        (nameMsg ? nameInput : shortInput).focus();
+        return;
       }
       const params = {
         bot_type: type.value,
@@ -339,7 +521,16 @@
         await api("POST", "/json/bots", params);
         location.reload();
       } catch (e) {
-        show(error, "Failed: " + e.message);
+        // The server's refusals that are about one field go next to it.
+        if (/name/i.test(e.message) && !/username/i.test(e.message) && !e.sessionEnded) {
+          fieldError(nameInput, e.message);
+          nameInput.focus();
+        } else if (/username|email/i.test(e.message) && !e.sessionEnded) {
+          fieldError(shortInput, e.message);
+          shortInput.focus();
+        } else {
+          reportError(error, e, "Failed: ");
+        }
         submit.disabled = false;
       }
     });
@@ -355,7 +546,7 @@
     const download = $("#download_bot_zuliprc");
     manage._keepFocus = true;
 
-    const failed = (msg) => show(error, "Failed: " + msg);
+    const failed = (e) => reportError(error, e, "Failed: ");
 
     $$(".open_edit_bot_form").forEach((btn) =>
       btn.addEventListener("click", async () => {
@@ -377,7 +568,7 @@
           const data = await api("GET", "/json/bots/" + bot.id + "/api_key");
           keyInput.value = data.api_key;
         } catch (e) {
-          failed(e.message);
+          failed(e);
         }
       })
     );
@@ -386,9 +577,9 @@
       if (!keyInput.value) return;
       try {
         await copyText(keyInput.value);
-        flash(status, "Copied!");
+        report(status, "Copied!");
       } catch (e) {
-        failed(e.message);
+        failed(e);
       }
     });
     $("#copy_bot_zuliprc").addEventListener("click", async () => {
@@ -403,58 +594,90 @@
           } catch (e) {
             /* not JSON */
           }
-          throw new Error(msg);
+          const err = new Error(msg);
+          err.sessionEnded = resp.status === 401;
+          throw err;
         }
         await copyText(text);
-        flash(status, "Copied!");
+        report(status, "Copied!");
       } catch (e) {
-        failed(e.message);
+        failed(e);
       }
     });
-    $("#regenerate_bot_api_key").addEventListener("click", () => {
+    const regenerateBot = $("#regenerate_bot_api_key");
+    regenerateBot.addEventListener("click", () => {
+      regenerateBot.hidden = true;
       show(confirmBox);
       $("#bot_regenerate_cancel").focus();
     });
     $("#bot_regenerate_cancel").addEventListener("click", () => {
       hide(confirmBox);
-      $("#regenerate_bot_api_key").focus();
+      regenerateBot.hidden = false;
+      regenerateBot.focus();
     });
-    $("#bot_regenerate_do").addEventListener("click", async () => {
-      hide(error);
-      try {
-        const data = await api("POST", "/json/bots/" + bot.id + "/api_key/regenerate");
-        hide(confirmBox);
-        if (data.api_key) {
-          keyInput.value = data.api_key;
-          flash(status, "A new API key was generated.");
-        } else {
-          keyInput.value = "";
-          flash(status, "A new API key was generated; its owner can see it.");
+    const regenerateBotDo = $("#bot_regenerate_do");
+    regenerateBotDo.addEventListener("click", () =>
+      once(regenerateBotDo, async () => {
+        hide(error);
+        try {
+          const data = await api("POST", "/json/bots/" + bot.id + "/api_key/regenerate");
+          hide(confirmBox);
+          regenerateBot.hidden = false;
+          if (data.api_key) {
+            keyInput.value = data.api_key;
+            report(status, "A new API key was generated.");
+          } else {
+            keyInput.value = "";
+            report(status, "A new API key was generated; its owner can see it.");
+          }
+          regenerateBot.focus();
+        } catch (e) {
+          reportError(error, e.message ? e : new Error("Failed to generate new API key"), "Failed: ");
         }
-        $("#regenerate_bot_api_key").focus();
-      } catch (e) {
-        show(error, "Failed: " + (e.message || "Failed to generate new API key"));
-      }
-    });
+      })
+    );
     manage.addEventListener("close", () => {
       keyInput.value = "";
+      hide(confirmBox);
+      regenerateBot.hidden = false;
       bot = null;
     });
   }
 
   const listStatus = $("#bot_list_status");
+  // Deactivating asks in the page, next to the table, not with the browser's confirm().
+  const deactivateBox = $("#deactivate_bot_confirm");
+  let deactivating = null;
   $$(".deactivate_bot").forEach((btn) =>
-    btn.addEventListener("click", async () => {
-      const row = btn.closest("tr");
-      if (!window.confirm("Deactivate " + row.dataset.botName + "? It will stop working at once.")) return;
-      try {
-        await api("DELETE", "/json/bots/" + row.dataset.botId);
-        location.reload();
-      } catch (e) {
-        show(listStatus, "Failed: " + e.message);
-      }
+    btn.addEventListener("click", () => {
+      deactivating = btn.closest("tr");
+      hide(listStatus);
+      $("#deactivate_bot_warning").textContent =
+        "Deactivate " + deactivating.dataset.botName + "? It will stop working at once: its API key is refused until it is reactivated.";
+      show(deactivateBox);
+      $("#deactivate_bot_cancel").focus();
     })
   );
+  if (deactivateBox) {
+    $("#deactivate_bot_cancel").addEventListener("click", () => {
+      hide(deactivateBox);
+      if (deactivating) $(".deactivate_bot", deactivating).focus();
+      deactivating = null;
+    });
+    const doButton = $("#deactivate_bot_do");
+    doButton.addEventListener("click", () =>
+      once(doButton, async () => {
+        if (!deactivating) return;
+        try {
+          await api("DELETE", "/json/bots/" + deactivating.dataset.botId);
+          location.reload();
+        } catch (e) {
+          hide(deactivateBox);
+          reportError(listStatus, e, "Failed: ");
+        }
+      })
+    );
+  }
   $$(".reactivate_bot").forEach((btn) =>
     btn.addEventListener("click", async () => {
       const row = btn.closest("tr");
@@ -462,7 +685,7 @@
         await api("POST", "/json/users/" + row.dataset.botId + "/reactivate");
         location.reload();
       } catch (e) {
-        show(listStatus, "Failed: " + e.message);
+        reportError(listStatus, e, "Failed: ");
       }
     })
   );

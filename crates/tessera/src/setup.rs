@@ -179,6 +179,32 @@ fn parse_site(raw: &str) -> Result<Url, Failure> {
     Ok(url)
 }
 
+/// How to run this binary's CLI against the same data, as the person started it: through
+/// `cargo run` when the binary is cargo's build, else the binary's path; with the data
+/// options that differ from the defaults.
+fn cli_command(args: &StoreArgs) -> String {
+    let exe = std::env::current_exe().ok();
+    let in_target = exe.as_ref().is_some_and(|p| {
+        p.components()
+            .any(|c| c.as_os_str() == "target")
+    });
+    let mut cmd = match (&exe, in_target) {
+        (Some(p), false) => p.display().to_string(),
+        (Some(p), true) if p.components().any(|c| c.as_os_str() == "release") => {
+            "cargo run --release --".to_owned()
+        }
+        (Some(_), true) => "cargo run --".to_owned(),
+        (None, _) => "tessera".to_owned(),
+    };
+    if args.data_dir != std::path::Path::new("./data") {
+        cmd.push_str(&format!(" --data-dir {}", args.data_dir.display()));
+    }
+    if args.database_url.is_some() {
+        cmd.push_str(" --database-url …");
+    }
+    cmd
+}
+
 /// `tessera serve`.
 pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     let raw_site = args
@@ -204,7 +230,8 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| fail(e.to_string()))?;
 
-    if !app.is_initialized().await? {
+    let first_start = !app.is_initialized().await?;
+    if first_start {
         let password = tessera_core::api_key::random_base62(20);
         let done = app
             .bootstrap(&serve.org_name, &serve.owner_email, None, &password)
@@ -213,14 +240,15 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             "tessera: first start, created organization \"{}\"",
             serve.org_name
         );
-        println!("  site:     {}", done.realm_url);
+        println!("  log in:   {}/login/", done.realm_url.trim_end_matches('/'));
         println!("  owner:    {}", done.email);
+        let cli = cli_command(args);
         println!(
-            "  password: {password}   (shown once; change it with: tessera user set-password --email {})",
+            "  password: {password}   (shown once; change it with: {cli} user set-password --email {})",
             done.email
         );
         println!(
-            "  API:      tessera zuliprc --email {} > ~/.zuliprc   (or POST /api/v1/fetch_api_key)",
+            "  API:      {cli} zuliprc --email {} > ~/.zuliprc   (or POST /api/v1/fetch_api_key)",
             done.email
         );
     }
@@ -265,7 +293,12 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         .await
         .with_context(|| format!("cannot listen on {}", serve.listen))?;
     let addr = listener.local_addr().map_err(anyhow::Error::from)?;
-    println!("tessera: serving {site_text} on http://{addr}");
+    // The site URL is printed once: the first start names its login page already.
+    if first_start || site_text.trim_end_matches('/') == format!("http://{addr}") {
+        println!("tessera: listening on {addr}");
+    } else {
+        println!("tessera: serving {site_text}, listening on {addr}");
+    }
     tracing::info!(%addr, site = %site_text, engine = ?app.engine(), "listening");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();

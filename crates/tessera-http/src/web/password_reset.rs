@@ -21,6 +21,8 @@ struct ResetPage {
 #[template(path = "reset_emailed.html")]
 struct ResetEmailedPage {
     c: Chrome,
+    /// The outbox folder, when mail is not sent but written there.
+    outbox: Option<String>,
 }
 
 #[derive(Template)]
@@ -91,6 +93,7 @@ pub async fn post_reset(web: Web, mut params: Params) -> Response {
 pub async fn get_reset_done(web: Web) -> Response {
     let page = ResetEmailedPage {
         c: web.chrome().await,
+        outbox: web.app.outbox_dir().map(|d| d.display().to_string()),
     };
     web.page(&page)
 }

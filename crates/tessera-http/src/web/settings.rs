@@ -133,7 +133,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
                     full_name: b.user.full_name.clone(),
                     email: b.user.email.clone(),
                     bot_type: bot_type_name(b.user.bot_type),
-                    owner: b.owner_email.clone().unwrap_or_default(),
+                    owner: b.owner_name.clone().unwrap_or_default(),
                     is_active: b.user.is_active,
                 })
                 .collect();

@@ -353,3 +353,38 @@ both!(bot_zuliprc, |t: TestApp| async move {
         format!("[api]\nemail={gemail}\nkey={gkey}\nsite={SITE}\n")
     );
 });
+
+both!(
+    system_bots_are_not_the_organizations,
+    |t: TestApp| async move {
+        let users = t.get("/api/v1/users", Some(t.owner())).await;
+        let welcome = users.ok()["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"].as_str().unwrap().starts_with("welcome-bot@"))
+            .map(|u| u["user_id"].as_i64().unwrap())
+            .expect("Welcome Bot exists");
+        // The owner can neither read nor replace its key, nor deactivate it.
+        for (method, path) in [
+            (Method::GET, format!("/api/v1/bots/{welcome}/api_key")),
+            (
+                Method::POST,
+                format!("/api/v1/bots/{welcome}/api_key/regenerate"),
+            ),
+            (Method::GET, format!("/api/v1/bots/{welcome}/zuliprc")),
+            (Method::DELETE, format!("/api/v1/bots/{welcome}")),
+        ] {
+            t.request(method, &path, Some(t.owner()), &[], &[])
+                .await
+                .error(400, "BAD_REQUEST", "No such bot");
+        }
+        // The owner's All bots page does not list it.
+        let mut b = Browser::new(&t);
+        assert_eq!(b.login(OWNER, PASSWORD).await.status, 302);
+        let page = b.get("/settings/all-bots").await;
+        assert_eq!(page.status, 200);
+        assert!(!page.text.contains("Welcome Bot"), "{}", page.text);
+        assert!(!page.text.contains("welcome-bot@"));
+    }
+);

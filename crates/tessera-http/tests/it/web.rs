@@ -12,7 +12,7 @@ both!(
         let mut b = Browser::new(&t);
         let page = b.get("/login/?next=/settings/your-bots").await;
         assert_eq!(page.status, 200);
-        assert!(page.text.contains("Log in to Zulip"));
+        assert!(page.text.contains("Log in to Test Org"));
         assert!(
             page.text
                 .contains(r#"name="next" value="/settings/your-bots""#)
@@ -711,3 +711,49 @@ both!(api_paths_ignore_cookies_and_csrf, |t: TestApp| async move {
     .await
     .ok();
 });
+
+both!(
+    empty_password_is_refused_without_counting,
+    |t: TestApp| async move {
+        let mut b = Browser::new(&t);
+        assert_eq!(b.login(OWNER, PASSWORD).await.status, 302);
+        b.get("/settings/account-and-privacy").await;
+        // Far more empty tries than the five a username gets in 30 minutes.
+        for _ in 0..8 {
+            b.json(Method::POST, "/json/fetch_api_key", &[("password", "")])
+                .await
+                .error(400, "BAD_REQUEST", "Please enter your password.");
+            b.json(
+                Method::POST,
+                "/json/users/me/logout_everywhere",
+                &[("password", "")],
+            )
+            .await
+            .error(400, "BAD_REQUEST", "Please enter your password.");
+            b.json(
+                Method::PATCH,
+                "/json/settings",
+                &[
+                    ("old_password", ""),
+                    ("new_password", "a much longer new one 42"),
+                ],
+            )
+            .await
+            .error(400, "BAD_REQUEST", "Please enter your password.");
+        }
+        // None of them counted: the real password still works, and nothing changed.
+        let r = b
+            .json(
+                Method::POST,
+                "/json/fetch_api_key",
+                &[("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(r.ok()["api_key"].as_str().unwrap(), t.owner().1);
+        assert_eq!(
+            b.login(OWNER, PASSWORD).await.status,
+            302,
+            "password unchanged"
+        );
+    }
+);
