@@ -86,6 +86,8 @@ test('owner shows, copies, downloads and regenerates their API key', s.flow(asyn
   // Copy.
   await clearClipboard(page);
   await page.click('#copy_api_key');
+  // The page first checks that the key still works, then copies; the icon becomes a check.
+  await waitForText(page, '#copy_api_key .label', { matches: /Copied!/ });
   await modal.getByText('Copied!').first().waitFor({ state: 'visible' });
   assert.equal(await readClipboard(page), key);
 
@@ -126,6 +128,8 @@ test('owner shows, copies, downloads and regenerates their API key', s.flow(asyn
   // Copy now gives the new key.
   await clearClipboard(page);
   await page.click('#copy_api_key');
+  // The page first checks that the key still works, then copies; the icon becomes a check.
+  await waitForText(page, '#copy_api_key .label', { matches: /Copied!/ });
   assert.equal(await readClipboard(page), newKey);
 
   // Close the modal.

@@ -56,11 +56,13 @@ test('owner adds a generic bot and manages its API key', s.flow(async () => {
   await page.fill('#create_bot_name', BOT_NAME);
   await page.fill('#create_bot_short_name', 'bad name!');
   await page.click('#create_bot_submit');
-  const err = await waitForText(page, '#create_bot_error', { matches: /\S/ });
+  // The error is said next to the field it is about.
+  const err = await waitForText(page, '#create_bot_short_name_error', { matches: /\S/ });
   // Zulip's server says "Bad name or username"; its web app checks first and says "Please
   // only use characters that are valid in an email address". Either is Zulip's wording.
   assert.match(err, /Bad name or username|Please only use characters that are valid in an email address/);
-  await page.locator('#create_bot_error').waitFor({ state: 'visible' });
+  await page.locator('#create_bot_short_name_error').waitFor({ state: 'visible' });
+  assert.equal(await page.getAttribute('#create_bot_short_name', 'aria-invalid'), 'true');
   await addModal.waitFor({ state: 'visible' });
   await s.shot(page, 'add-bot-invalid-short-name');
   const ownerKey = await s.server.fetchApiKey(ownerEmail, password);

@@ -65,9 +65,54 @@ pub fn check_password_strength(password: &str) -> Result<(), PasswordPolicyError
     Ok(())
 }
 
+/// How strong a password looks, as Zulip's web pages show it (`password_quality`): the
+/// meter's fill (0–1, the zxcvbn guesses on a log scale against the minimum) and whether the
+/// server will accept it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PasswordStrength {
+    pub fraction: f64,
+    pub acceptable: bool,
+}
+
+/// The strength of a password, by the same rule as [`check_password_strength`].
+pub fn password_strength(password: &str) -> PasswordStrength {
+    let len = password.chars().count();
+    if len == 0 || len > PASSWORD_MAX_LENGTH {
+        return PasswordStrength {
+            fraction: 0.0,
+            acceptable: false,
+        };
+    }
+    let guesses = zxcvbn::zxcvbn(password, &[]).guesses().max(1) as f64;
+    let mut fraction = (guesses.ln() / (PASSWORD_MIN_GUESSES as f64).ln()).clamp(0.0, 1.0);
+    let acceptable = check_password_strength(password).is_ok();
+    if !acceptable {
+        // Short of the rule, the meter never looks full.
+        fraction = fraction.min(0.9);
+    }
+    PasswordStrength {
+        fraction,
+        acceptable,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strength_follows_the_rule() {
+        let weak = password_strength("abc");
+        assert!(!weak.acceptable);
+        assert!(weak.fraction < 0.9);
+        let common = password_strength("password");
+        assert!(!common.acceptable);
+        let strong = password_strength("violet submarine 73 orbit");
+        assert!(strong.acceptable);
+        assert_eq!(strong.fraction, 1.0);
+        assert!(!password_strength("").acceptable);
+        assert!(!password_strength(&"x".repeat(101)).acceptable);
+    }
 
     #[test]
     fn hash_and_verify() {

@@ -172,6 +172,46 @@
     })
   );
 
+  // ---- password strength: the meter under a new-password field ---------------------------
+  // The server judges by the rule it enforces (zxcvbn guesses and length), so the meter and
+  // the answer to the form never disagree.
+  $$("input[data-strength]").forEach((input) => {
+    const id = input.dataset.strength;
+    const fill = document.getElementById(id + "_strength");
+    const hint = document.getElementById(id + "_hint");
+    const rule = hint.textContent;
+    let timer = null;
+    let asked = 0;
+    const judge = async () => {
+      const mine = ++asked;
+      if (!input.value) {
+        fill.style.width = "0";
+        fill.className = "strength-fill";
+        hint.textContent = rule;
+        return;
+      }
+      try {
+        const resp = await fetch("/accounts/password/strength", {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ password: input.value }).toString(),
+          credentials: "omit",
+        });
+        const data = await resp.json();
+        if (mine !== asked) return;
+        fill.style.width = Math.round(data.strength * 100) + "%";
+        fill.className = "strength-fill " + (data.acceptable ? "is-strong" : "is-weak");
+        hint.textContent = (data.acceptable ? "Strong enough. " : "Password is too weak. ") + data.rule;
+      } catch (e) {
+        /* the server decides on submit anyway */
+      }
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(judge, 150);
+    });
+  });
+
   const settings = $(".settings");
   // A notice kept across a reload, shown next to the action it is about.
   const notice = sessionStorage.getItem("tessera-notice");
@@ -351,6 +391,7 @@
     $("#change_password_modal").addEventListener("tessera:open", () => {
       pwForm.reset();
       hide(status);
+      $("#new_password").dispatchEvent(new Event("input"));
     });
     pwForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();

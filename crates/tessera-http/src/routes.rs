@@ -330,6 +330,10 @@ pub(crate) fn web_routes() -> Router<App> {
                 .fallback(only(&["GET", "POST"])),
         )
         .route(
+            "/accounts/password/strength",
+            post(password_reset::post_password_strength).fallback(only(&["POST"])),
+        )
+        .route(
             "/accounts/password/reset/done/",
             get(password_reset::get_reset_done).fallback(only(&["GET"])),
         )

@@ -184,10 +184,9 @@ fn parse_site(raw: &str) -> Result<Url, Failure> {
 /// options that differ from the defaults.
 fn cli_command(args: &StoreArgs) -> String {
     let exe = std::env::current_exe().ok();
-    let in_target = exe.as_ref().is_some_and(|p| {
-        p.components()
-            .any(|c| c.as_os_str() == "target")
-    });
+    let in_target = exe
+        .as_ref()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "target"));
     let mut cmd = match (&exe, in_target) {
         (Some(p), false) => p.display().to_string(),
         (Some(p), true) if p.components().any(|c| c.as_os_str() == "release") => {
@@ -240,7 +239,10 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
             "tessera: first start, created organization \"{}\"",
             serve.org_name
         );
-        println!("  log in:   {}/login/", done.realm_url.trim_end_matches('/'));
+        println!(
+            "  log in:   {}/login/",
+            done.realm_url.trim_end_matches('/')
+        );
         println!("  owner:    {}", done.email);
         let cli = cli_command(args);
         println!(

@@ -29,6 +29,7 @@ struct ResetEmailedPage {
 #[template(path = "reset_confirm.html")]
 struct ResetConfirmPage {
     c: Chrome,
+    password_rule: String,
     valid: bool,
     email: String,
     error: Option<String>,
@@ -89,6 +90,28 @@ pub async fn post_reset(web: Web, mut params: Params) -> Response {
     }
 }
 
+/// POST /accounts/password/strength — how strong a new password looks, for the meter under
+/// the new-password fields (tessera's own; Zulip computes it in the browser with zxcvbn).
+/// No session needed: it says nothing about any account. Answers `strength` (0–1),
+/// `acceptable` and the rule.
+pub async fn post_password_strength(mut params: crate::params::Params) -> Response {
+    let password = params.optional("password").unwrap_or_default();
+    let s = tessera_core::password::password_strength(&password);
+    params.success(serde_json::json!({
+        "strength": s.fraction,
+        "acceptable": s.acceptable,
+        "rule": password_rule(),
+    }))
+}
+
+/// The password rule, in words.
+pub fn password_rule() -> String {
+    format!(
+        "At least {} characters, and hard to guess: a few uncommon words make a strong password.",
+        tessera_core::password::PASSWORD_MIN_LENGTH
+    )
+}
+
 /// GET /accounts/password/reset/done/ — "Password reset sent!".
 pub async fn get_reset_done(web: Web) -> Response {
     let page = ResetEmailedPage {
@@ -106,6 +129,7 @@ pub async fn get_reset_confirm(web: Web, Path((uid, token)): Path<(String, Strin
         Err(e) => return web.internal_error(&e.to_string()).await,
     };
     let page = ResetConfirmPage {
+        password_rule: password_rule(),
         c: web.chrome().await,
         valid: user.is_some(),
         email: user.map(|u| u.delivery_email).unwrap_or_default(),
@@ -142,6 +166,7 @@ pub async fn post_reset_confirm(
                 .ok()
                 .flatten();
             let page = ResetConfirmPage {
+                password_rule: password_rule(),
                 c: web.chrome().await,
                 valid: user.is_some(),
                 email: user.map(|u| u.delivery_email).unwrap_or_default(),

@@ -21,6 +21,32 @@ pub struct BotRow {
     pub is_active: bool,
     /// The viewer may see this bot's key and zuliprc (decision D2).
     pub may_reveal: bool,
+    /// A generated avatar (a `data:` SVG; nothing is fetched from elsewhere).
+    pub avatar: String,
+}
+
+/// A default avatar drawn here: the name's first letter on a colour picked by the user id,
+/// as an SVG `data:` URL (the pages' CSP allows `data:` images and nothing external).
+pub fn default_avatar(user_id: i64, name: &str) -> String {
+    const COLOURS: [&str; 8] = [
+        "#3d7a5a", "#5b6fb5", "#b55b8c", "#c0803a", "#4a8ba8", "#8a6bb8", "#a85a4a", "#5a8a3d",
+    ];
+    let initial: String = name
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "?".into());
+    let initial = match initial.as_str() {
+        "&" => "&amp;".to_owned(),
+        "<" => "&lt;".to_owned(),
+        _ => initial,
+    };
+    let colour = COLOURS[user_id.rem_euclid(COLOURS.len() as i64) as usize];
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'><rect width='32' height='32' rx='6' fill='{colour}'/><text x='16' y='21.5' font-family='sans-serif' font-size='16' font-weight='600' fill='#fff' text-anchor='middle'>{initial}</text></svg>"
+    );
+    let encoded: String = form_urlencoded::byte_serialize(svg.as_bytes()).collect();
+    format!("data:image/svg+xml,{}", encoded.replace('+', "%20"))
 }
 
 /// Zulip's display names of bot types.
@@ -64,6 +90,7 @@ fn when(micros: i64) -> String {
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
+    password_rule: String,
     mobile_devices: Vec<DeviceRow>,
     api_clients: Vec<DeviceRow>,
     web_sessions: Vec<DeviceRow>,
@@ -130,6 +157,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
                 .map(|b| BotRow {
                     id: b.user.id,
                     may_reveal: tessera_app::App::may_reveal_bot_key(who, &b.user),
+                    avatar: default_avatar(b.user.id, &b.user.full_name),
                     full_name: b.user.full_name.clone(),
                     email: b.user.email.clone(),
                     bot_type: bot_type_name(b.user.bot_type),
@@ -195,6 +223,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
             .collect();
     }
     let page = SettingsPage {
+        password_rule: super::password_reset::password_rule(),
         mobile_devices,
         api_clients,
         web_sessions,

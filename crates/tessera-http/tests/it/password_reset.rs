@@ -45,6 +45,26 @@ both!(same_answer_for_every_address, |t: TestApp| async move {
         done.text
             .contains("Check your email in a few minutes to finish the process.")
     );
+    // Without SMTP, the page says where the mail went, and the outbox has it as text.
+    assert!(
+        done.text.contains(&format!(
+            "it was written as a text file to the folder <code>{}</code>",
+            t.outbox.path().display()
+        )),
+        "{}",
+        done.text
+    );
+    let texts = std::fs::read_dir(t.outbox.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(texts.len(), 2);
+    assert!(texts.iter().any(
+        |t| t.contains("Click the link below to reset your password.")
+            && t.contains("/accounts/password/reset/")
+    ));
     let mails = tessera_app::read_outbox(t.outbox.path());
     assert_eq!(mails.len(), 2);
     let to_owner = mails.iter().find(|m| m.to == OWNER).expect("mail to owner");

@@ -757,3 +757,51 @@ both!(
         );
     }
 );
+
+both!(
+    password_strength_follows_the_rule,
+    |t: TestApp| async move {
+        let weak = t
+            .post("/accounts/password/strength", None, &[("password", "abc")])
+            .await;
+        assert_eq!(weak.ok()["acceptable"], false);
+        assert!(weak.body["strength"].as_f64().unwrap() < 0.9);
+        assert!(
+            weak.body["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("At least 6 characters")
+        );
+        let strong = t
+            .post(
+                "/accounts/password/strength",
+                None,
+                &[("password", "violet submarine 73 orbit")],
+            )
+            .await;
+        assert_eq!(strong.ok()["acceptable"], true);
+        assert_eq!(strong.body["strength"], 1.0);
+        // The server refuses what the meter calls weak, and accepts what it calls strong.
+        let mut b = Browser::new(&t);
+        assert_eq!(b.login(OWNER, PASSWORD).await.status, 302);
+        b.get("/settings/account-and-privacy").await;
+        b.json(
+            Method::PATCH,
+            "/json/settings",
+            &[("old_password", PASSWORD), ("new_password", "abc")],
+        )
+        .await
+        .error(400, "BAD_REQUEST", "New password is too weak!");
+        b.json(
+            Method::PATCH,
+            "/json/settings",
+            &[
+                ("old_password", PASSWORD),
+                ("new_password", "violet submarine 73 orbit"),
+            ],
+        )
+        .await
+        .ok();
+        assert_eq!(t.get("/accounts/password/strength", None).await.status, 405);
+    }
+);
