@@ -7,7 +7,9 @@
 //! `key_invalidations`: on SQLite the cache looks for new rows whenever the database's
 //! write-ahead log changed (one `stat`, no query, when nothing was written) and at least once
 //! a second; on PostgreSQL a LISTEN task evicts as notifications arrive and clears everything
-//! if its connection drops (notifications sent meanwhile are lost).
+//! if its connection drops (notifications sent meanwhile are lost). While it cannot reconnect
+//! (the database is away), every request polls `key_invalidations` first, so nothing cached
+//! is trusted without the store: a request then fails with a 503, it is never let in.
 //!
 //! The same invalidations also govern two small caches that keep store round trips off the hot
 //! path: realms (by subdomain and id; dropped on every "drop everything" invalidation) and the
@@ -394,20 +396,38 @@ impl KeyCache {
         self.listening.store(true, Ordering::Release);
         let cache = self.clone();
         tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(250);
             loop {
                 match listener.try_recv().await {
-                    Ok(Some(n)) => match tessera_store::parse_payload(n.payload()) {
-                        Some(d) => cache.evict(&d.0).await,
-                        None => cache.evict_all(),
-                    },
+                    Ok(Some(n)) => {
+                        if !cache.listening.load(Ordering::Acquire) {
+                            // Listening again after an outage: catch up on what was written
+                            // while polling covered, then trust notifications alone.
+                            if cache.poll().await.is_err() {
+                                cache.evict_all();
+                            }
+                            cache.listening.store(true, Ordering::Release);
+                            tracing::info!("key invalidation listener is back");
+                        }
+                        backoff = Duration::from_millis(250);
+                        match tessera_store::parse_payload(n.payload()) {
+                            Some(d) => cache.evict(&d.0).await,
+                            None => cache.evict_all(),
+                        }
+                    }
                     // The connection dropped and was re-established: anything sent meanwhile
                     // is lost, so forget everything.
                     Ok(None) => cache.evict_all(),
+                    // The database is away. Forget everything (fail closed: every key is
+                    // looked up again, and refused with a 503 while the store cannot answer),
+                    // poll on each request until the listener reconnects, and retry.
                     Err(e) => {
-                        tracing::warn!(error = %e, "key invalidation listener failed; polling");
+                        if cache.listening.swap(false, Ordering::AcqRel) {
+                            tracing::warn!(error = %e, "key invalidation listener lost; polling until it reconnects");
+                        }
                         cache.evict_all();
-                        cache.listening.store(false, Ordering::Release);
-                        return;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
                 }
             }

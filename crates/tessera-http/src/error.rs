@@ -32,6 +32,8 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub const BASIC_REALM: &str = "Basic realm=\"zulip\"";
 /// `WWW-Authenticate` for session paths (`/json`).
 pub const SESSION_REALM: &str = "Session realm=\"zulip\"";
+/// What a 503 asks the client to wait, in seconds.
+pub const UNAVAILABLE_RETRY_SECS: f64 = 5.0;
 /// Zulip's default `UnauthorizedError` message.
 pub const NOT_LOGGED_IN: &str = "Not logged in: API authentication or user session required";
 
@@ -81,6 +83,20 @@ impl ApiError {
             extra: Box::default(),
             www_authenticate: None,
             retry_after: None,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The database is away or cannot write just now: 503 with `Retry-After`, nothing
+    /// committed, the cause logged (tessera's own code; Zulip has no such answer).
+    pub fn unavailable(detail: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: Some("SERVICE_UNAVAILABLE"),
+            msg: "The server cannot reach its database just now. Nothing was changed; try again in a few seconds.".into(),
+            extra: Box::default(),
+            www_authenticate: None,
+            retry_after: Some(UNAVAILABLE_RETRY_SECS),
             detail: Some(detail.into()),
         }
     }
@@ -155,6 +171,9 @@ impl From<AppError> for ApiError {
             }
             AppError::UnauthorizedPrincipal(m) => {
                 ApiError::new(S::BAD_REQUEST, "UNAUTHORIZED_PRINCIPAL", m)
+            }
+            AppError::Store(tessera_store::StoreError::Unavailable(_)) => {
+                ApiError::unavailable(&e.detail())
             }
             AppError::Store(_) | AppError::Failed { .. } | AppError::Invariant(_) => {
                 ApiError::internal(&e.detail())

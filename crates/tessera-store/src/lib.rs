@@ -60,6 +60,10 @@ use sqlx::{PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How long a request waits for a database connection before it is answered with a 503:
+/// the bound on a hang while PostgreSQL is away.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Result alias for store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -136,6 +140,7 @@ impl Store {
         .then(|| file.to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;
         Ok(Store {
@@ -147,7 +152,9 @@ impl Store {
     pub(crate) async fn connect_postgres(opts: PgConnectOptions) -> Result<Store> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(Duration::from_secs(10))
+            // The bound on how long a request waits for the database while it is away (then
+            // a 503 with `Retry-After`).
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts)
             .await?;
         Ok(Store {
