@@ -68,3 +68,44 @@ impl From<sqlx::Error> for StoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+
+    /// A database that cannot take writes (read-only here) is "unavailable", not a bug.
+    #[tokio::test]
+    async fn read_only_sqlite_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("ro.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let mut rw = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut rw)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut ro = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .read_only(true)
+            .connect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut ro)
+            .await
+            .expect_err("read-only");
+        assert!(matches!(StoreError::from(err), StoreError::Unavailable(_)));
+        // A wrong query stays a plain database error.
+        let err = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(&mut rw)
+            .await
+            .expect_err("no table");
+        assert!(matches!(StoreError::from(err), StoreError::Db(_)));
+    }
+}

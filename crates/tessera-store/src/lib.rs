@@ -141,6 +141,16 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A COMMIT that fails (disk full, I/O error) leaves SQLite's transaction open, and
+            // the connection must not go back to work inside it: later writes would answer
+            // success and never be committed. Roll back whatever is open before each use
+            // ("no transaction is active" is the usual, ignored, answer).
+            .before_acquire(|conn, _meta| {
+                Box::pin(async move {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Ok(true)
+                })
+            })
             .connect_with(opts)
             .await?;
         Ok(Store {
