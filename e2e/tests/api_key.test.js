@@ -89,6 +89,8 @@ test('owner shows, copies, downloads and regenerates their API key', s.flow(asyn
   // The page first checks that the key still works, then copies; the icon becomes a check.
   await waitForText(page, '#copy_api_key .label', { matches: /Copied!/ });
   await modal.getByText('Copied!').first().waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#copy_api_key .icon-check').isVisible(), true, 'the icon turns into a check mark');
+  assert.equal(await page.locator('#copy_api_key .icon-copy').isVisible(), false);
   assert.equal(await readClipboard(page), key);
 
   // Download zuliprc; the official client accepts it.

@@ -213,11 +213,28 @@ pub struct EventHub {
     queues: Mutex<HashMap<String, Arc<EventQueue>>>,
     fanout: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
     max_message_ids: crate::users::MaxMessageIds,
+    /// The server is shutting down: long polls answer at once (a heartbeat), so no poll holds
+    /// the shutdown; the client polls again (another node, or this one restarted, where the
+    /// queue is gone and it registers anew, as after a restart of Zulip's Tornado).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl EventHub {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<EventQueue>>> {
         self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Shutting down: wake every waiting poll with a heartbeat, and let none wait from now on.
+    pub fn stop_polls(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Release);
+        for q in self.lock().values() {
+            q.notify.notify_waiters();
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// A new queue for a user.
@@ -435,9 +452,13 @@ impl EventHub {
         }
         let deadline = tokio::time::Instant::now() + heartbeat;
         let events = loop {
-            let timed_out = tokio::time::timeout_at(deadline, q.notify.notified())
+            // Wake at least twice a second to notice a shutdown that began meanwhile.
+            let wake = deadline.min(tokio::time::Instant::now() + Duration::from_millis(500));
+            let woke = tokio::time::timeout_at(wake, q.notify.notified())
                 .await
-                .is_err();
+                .is_ok();
+            let timed_out =
+                self.is_stopping() || (!woke && tokio::time::Instant::now() >= deadline);
             let mut st = q.lock();
             if st.closed {
                 st.waiting = st.waiting.saturating_sub(1);

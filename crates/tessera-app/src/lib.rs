@@ -178,6 +178,15 @@ impl App {
     }
 
     /// The outbox folder, when mail goes to one rather than to SMTP.
+    /// How strong a new password looks, by the rule the server enforces (run on the
+    /// password workers: an unauthenticated page asks for it).
+    pub async fn password_strength(
+        &self,
+        password: String,
+    ) -> Result<tessera_core::password::PasswordStrength> {
+        self.inner.passwords.strength(password).await
+    }
+
     pub fn outbox_dir(&self) -> Option<&std::path::Path> {
         self.inner.mailer.outbox_dir()
     }

@@ -115,6 +115,16 @@ impl PasswordPool {
         rx.await.map_err(AppError::failed("running a password job"))
     }
 
+    /// How strong a new password looks (the meter of the web pages): on the password workers,
+    /// so a flood of these queues behind logins instead of taking the request threads.
+    pub async fn strength(
+        &self,
+        password: String,
+    ) -> Result<tessera_core::password::PasswordStrength> {
+        self.run(move || tessera_core::password::password_strength(&password))
+            .await
+    }
+
     /// Hash a new password.
     pub async fn hash(&self, password: String) -> Result<String> {
         self.run(move || tessera_core::password::hash_password(&password))

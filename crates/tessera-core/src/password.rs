@@ -74,7 +74,8 @@ pub struct PasswordStrength {
     pub acceptable: bool,
 }
 
-/// The strength of a password, by the same rule as [`check_password_strength`].
+/// The strength of a password, by the same rule as [`check_password_strength`] (zxcvbn runs
+/// once).
 pub fn password_strength(password: &str) -> PasswordStrength {
     let len = password.chars().count();
     if len == 0 || len > PASSWORD_MAX_LENGTH {
@@ -83,9 +84,9 @@ pub fn password_strength(password: &str) -> PasswordStrength {
             acceptable: false,
         };
     }
-    let guesses = zxcvbn::zxcvbn(password, &[]).guesses().max(1) as f64;
-    let mut fraction = (guesses.ln() / (PASSWORD_MIN_GUESSES as f64).ln()).clamp(0.0, 1.0);
-    let acceptable = check_password_strength(password).is_ok();
+    let guesses = zxcvbn::zxcvbn(password, &[]).guesses().max(1);
+    let acceptable = len >= PASSWORD_MIN_LENGTH && guesses >= PASSWORD_MIN_GUESSES;
+    let mut fraction = ((guesses as f64).ln() / (PASSWORD_MIN_GUESSES as f64).ln()).clamp(0.0, 1.0);
     if !acceptable {
         // Short of the rule, the meter never looks full.
         fraction = fraction.min(0.9);

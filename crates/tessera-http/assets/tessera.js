@@ -198,7 +198,7 @@
           credentials: "omit",
         });
         const data = await resp.json();
-        if (mine !== asked) return;
+        if (mine !== asked || !resp.ok || data.result !== "success") return;
         fill.style.width = Math.round(data.strength * 100) + "%";
         fill.className = "strength-fill " + (data.acceptable ? "is-strong" : "is-weak");
         hint.textContent = (data.acceptable ? "Strong enough. " : "Password is too weak. ") + data.rule;
@@ -335,12 +335,13 @@
         try {
           await copyText(key);
           // The copy icon turns into a check mark for a moment.
-          $(".icon-copy", copyButton).hidden = true;
-          $(".icon-check", copyButton).hidden = false;
+          // SVG elements have no `hidden` property: set the attribute.
+          $(".icon-copy", copyButton).toggleAttribute("hidden", true);
+          $(".icon-check", copyButton).toggleAttribute("hidden", false);
           $(".label", copyButton).textContent = "Copied!";
           setTimeout(() => {
-            $(".icon-copy", copyButton).hidden = false;
-            $(".icon-check", copyButton).hidden = true;
+            $(".icon-copy", copyButton).toggleAttribute("hidden", false);
+            $(".icon-check", copyButton).toggleAttribute("hidden", true);
             $(".label", copyButton).textContent = "Copy";
           }, 2000);
         } catch (e) {
@@ -374,10 +375,8 @@
           report(regenerated, "A new API key was generated.");
           $("#copy_api_key").focus();
         } catch (e) {
-          if (e.keyInvalid) {
-            await stillValid();
-            return;
-          }
+          // The key was replaced elsewhere: say so (stillValid shows it); else the error.
+          if (e.keyInvalid && !(await stillValid())) return;
           reportError(error, e);
         }
       })
@@ -399,6 +398,9 @@
       const newPw = $("#new_password").value;
       if (!oldPw) return reportError(status, new Error(ENTER_PASSWORD));
       if (!newPw) return reportError(status, new Error("Please choose a new password."));
+      return once($("#change_password_submit"), () => changePassword(oldPw, newPw));
+    });
+    const changePassword = async (oldPw, newPw) => {
       try {
         await api("PATCH", "/json/settings", {
           old_password: oldPw,
@@ -416,7 +418,7 @@
       } catch (e) {
         reportError(status, e);
       }
-    });
+    };
   }
 
   // ---- Account & privacy → devices ----------------------------------------------------
@@ -515,7 +517,7 @@
       const length = Array.from(name).length;
       if (length > 100) return "Name too long!";
       if (length < 2) return "Name too short!";
-      if (/[*`\\>"@\u0000-\u001f\u007f]/.test(name)) return "Invalid characters in name!";
+      if (/[*`\\>"@\u0000-\u001f\u007f-\u009f]/.test(name)) return "Invalid characters in name!";
       if (/\|\d+$/.test(name)) return "Invalid format!";
       return "";
     };

@@ -145,9 +145,13 @@ async fn form_token(req: Request) -> Result<(Option<String>, Request), Response>
         return Ok((None, req));
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, crate::params::MAX_BODY_BYTES)
+    let deadline = parts
+        .extensions
+        .get::<crate::params::BodyDeadline>()
+        .copied();
+    let bytes = crate::params::read_body(deadline, body, crate::params::MAX_BODY_BYTES)
         .await
-        .map_err(|_| crate::params::too_large().into_response())?;
+        .map_err(IntoResponse::into_response)?;
     let token = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == FORM_FIELD)
         .map(|(_, v)| v.into_owned());

@@ -77,6 +77,37 @@ pub fn parse_narrow(raw: Option<Value>) -> ApiResult<Vec<tessera_core::wire::Nar
     }
 }
 
+/// When the whole request body must have arrived (set by `serve` for each request; absent in
+/// in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
+
+/// 408: the body did not arrive in time (a trickling client).
+pub fn body_timed_out() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "REQUEST_TIMEOUT",
+        "The request body did not arrive in time",
+    )
+}
+
+/// Read a whole body of at most `limit` bytes, by the request's deadline when it has one: 413
+/// past the limit, 408 past the deadline.
+pub async fn read_body(
+    deadline: Option<BodyDeadline>,
+    body: Body,
+    limit: usize,
+) -> ApiResult<axum::body::Bytes> {
+    let read = axum::body::to_bytes(body, limit);
+    match deadline {
+        Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read)
+            .await
+            .map_err(|_| body_timed_out())?,
+        None => read.await,
+    }
+    .map_err(|_| too_large())
+}
+
 pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -116,9 +147,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         {
             return Err(too_large());
         }
-        let bytes = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| too_large())?;
+        let bytes = read_body(parts.extensions.get::<BodyDeadline>().copied(), body, limit).await?;
         let mut values: Vec<(String, String)> = Vec::new();
         let mut files = Vec::new();
         if multipart {

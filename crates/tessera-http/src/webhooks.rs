@@ -18,11 +18,12 @@ pub async fn post_external_json(
     State(app): State<App>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    deadline: Option<axum::Extension<crate::params::BodyDeadline>>,
     body: axum::body::Body,
 ) -> ApiResult<Response> {
-    let body: Bytes = axum::body::to_bytes(body, crate::params::MAX_BODY_BYTES)
-        .await
-        .map_err(|_| crate::params::too_large())?;
+    let body: Bytes =
+        crate::params::read_body(deadline.map(|d| d.0), body, crate::params::MAX_BODY_BYTES)
+            .await?;
     let sub = {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         app.subdomain_for_host(host)

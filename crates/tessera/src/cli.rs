@@ -99,6 +99,20 @@ pub struct ServeArgs {
     /// Sender of tessera's email.
     #[arg(long, env = "TESSERA_EMAIL_FROM")]
     pub email_from: Option<String>,
+    /// Seconds a client has to send a request's headers (also an idle keep-alive connection's
+    /// wait for its next request); slower clients are disconnected.
+    #[arg(long, env = "TESSERA_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request body (a trickled body gets 408).
+    #[arg(long, env = "TESSERA_BODY_TIMEOUT", default_value_t = 60)]
+    pub body_timeout: u64,
+    /// Most connections served at once (capped by the open-file limit, which `serve` raises
+    /// to its hard maximum); more wait in the listen backlog.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// On SIGTERM, seconds in-flight requests get to finish (long polls answer at once).
+    #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", default_value_t = 15)]
+    pub shutdown_grace: u64,
 }
 
 #[derive(Debug, Args)]

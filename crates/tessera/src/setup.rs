@@ -184,24 +184,49 @@ fn parse_site(raw: &str) -> Result<Url, Failure> {
 /// options that differ from the defaults.
 fn cli_command(args: &StoreArgs) -> String {
     let exe = std::env::current_exe().ok();
-    let in_target = exe
-        .as_ref()
-        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "target"));
-    let mut cmd = match (&exe, in_target) {
-        (Some(p), false) => p.display().to_string(),
-        (Some(p), true) if p.components().any(|c| c.as_os_str() == "release") => {
-            "cargo run --release --".to_owned()
-        }
-        (Some(_), true) => "cargo run --".to_owned(),
+    // cargo's own build: <…>/target/{debug,release}/tessera.
+    let profile = exe.as_ref().and_then(|p| {
+        let dir = p.parent()?;
+        let in_target = dir.parent()?.file_name()? == "target";
+        in_target.then(|| dir.file_name()?.to_str().map(str::to_owned))?
+    });
+    let mut cmd = match (&exe, profile.as_deref()) {
+        (_, Some("release")) => "cargo run --release --".to_owned(),
+        (_, Some("debug")) => "cargo run --".to_owned(),
+        (Some(p), _) => shell_quote(&p.display().to_string()),
         (None, _) => "tessera".to_owned(),
     };
     if args.data_dir != std::path::Path::new("./data") {
-        cmd.push_str(&format!(" --data-dir {}", args.data_dir.display()));
+        cmd.push_str(&format!(
+            " --data-dir {}",
+            shell_quote(&args.data_dir.display().to_string())
+        ));
     }
     if args.database_url.is_some() {
         cmd.push_str(" --database-url …");
     }
+    if let Some(secret) = &args.secret_file {
+        cmd.push_str(&format!(
+            " --secret-file {}",
+            shell_quote(&secret.display().to_string())
+        ));
+    }
+    if !args.realm.is_empty() {
+        cmd.push_str(&format!(" --realm {}", shell_quote(&args.realm)));
+    }
     cmd
+}
+
+/// Quote for a POSIX shell when needed.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// `tessera serve`.
@@ -319,9 +344,30 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    tessera_http::serve(listener, app.clone(), shutdown)
+    // Each connection is a file descriptor: raise the soft limit to the hard one, and serve no
+    // more connections than that leaves room for (the database, files, the listener).
+    let nofile = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let fit = usize::try_from(nofile.saturating_sub(256))
+        .unwrap_or(usize::MAX)
+        .max(16);
+    let max_connections = serve.max_connections.clamp(1, fit);
+    if max_connections < serve.max_connections {
+        tracing::warn!(
+            nofile,
+            max_connections,
+            "the open-file limit caps the connections served at once"
+        );
+    }
+    let limits = tessera_http::ServeLimits {
+        header_timeout: std::time::Duration::from_secs(serve.header_timeout.max(1)),
+        body_timeout: std::time::Duration::from_secs(serve.body_timeout.max(1)),
+        max_connections,
+        shutdown_grace: std::time::Duration::from_secs(serve.shutdown_grace),
+    };
+    tessera_http::serve(listener, app.clone(), shutdown, limits)
         .await
         .map_err(anyhow::Error::from)?;
+    tracing::info!("stopped");
     app.close_store().await;
     Ok(())
 }

@@ -247,7 +247,7 @@ async fn app_handoff(
                 }
                 Err(_) => web.internal_error("bad redirect URL").await,
             },
-            Err(e) => web.internal_error(&e.to_string()).await,
+            Err(e) => web.internal_error(&e.detail()).await,
         };
     }
     let otp = otps.1.clone().unwrap_or_default();
@@ -260,7 +260,7 @@ async fn app_handoff(
             };
             web.page(&page)
         }
-        Err(e) => web.internal_error(&e.to_string()).await,
+        Err(e) => web.internal_error(&e.detail()).await,
     }
 }
 

@@ -21,8 +21,8 @@ struct ResetPage {
 #[template(path = "reset_emailed.html")]
 struct ResetEmailedPage {
     c: Chrome,
-    /// The outbox folder, when mail is not sent but written there.
-    outbox: Option<String>,
+    /// Mail is not sent but written to the outbox folder.
+    outbox: bool,
 }
 
 #[derive(Template)]
@@ -86,7 +86,7 @@ pub async fn post_reset(web: Web, mut params: Params) -> Response {
             web.page_with_status(StatusCode::TOO_MANY_REQUESTS, &page)
         }
         Err(AppError::InvalidSubdomain) => web.redirect("/accounts/password/reset/done/"),
-        Err(e) => web.internal_error(&e.to_string()).await,
+        Err(e) => web.internal_error(&e.detail()).await,
     }
 }
 
@@ -94,9 +94,17 @@ pub async fn post_reset(web: Web, mut params: Params) -> Response {
 /// the new-password fields (tessera's own; Zulip computes it in the browser with zxcvbn).
 /// No session needed: it says nothing about any account. Answers `strength` (0–1),
 /// `acceptable` and the rule.
-pub async fn post_password_strength(mut params: crate::params::Params) -> Response {
+pub async fn post_password_strength(
+    axum::extract::State(app): axum::extract::State<tessera_app::App>,
+    mut params: crate::params::Params,
+) -> Response {
     let password = params.optional("password").unwrap_or_default();
-    let s = tessera_core::password::password_strength(&password);
+    let s = match app.password_strength(password).await {
+        Ok(s) => s,
+        Err(e) => {
+            return axum::response::IntoResponse::into_response(crate::error::ApiError::from(e));
+        }
+    };
     params.success(serde_json::json!({
         "strength": s.fraction,
         "acceptable": s.acceptable,
@@ -116,7 +124,7 @@ pub fn password_rule() -> String {
 pub async fn get_reset_done(web: Web) -> Response {
     let page = ResetEmailedPage {
         c: web.chrome().await,
-        outbox: web.app.outbox_dir().map(|d| d.display().to_string()),
+        outbox: web.app.outbox_dir().is_some(),
     };
     web.page(&page)
 }
@@ -126,7 +134,7 @@ pub async fn get_reset_done(web: Web) -> Response {
 pub async fn get_reset_confirm(web: Web, Path((uid, token)): Path<(String, String)>) -> Response {
     let user = match web.app.check_reset_link(&web.subdomain, &uid, &token).await {
         Ok(u) => u,
-        Err(e) => return web.internal_error(&e.to_string()).await,
+        Err(e) => return web.internal_error(&e.detail()).await,
     };
     let page = ResetConfirmPage {
         password_rule: password_rule(),
@@ -174,7 +182,7 @@ pub async fn post_reset_confirm(
             };
             web.page(&page)
         }
-        Err(e) => web.internal_error(&e.to_string()).await,
+        Err(e) => web.internal_error(&e.detail()).await,
     }
 }
 
