@@ -132,14 +132,15 @@ class Load:
         p = random.choice(self.people)
         with p.lock:
             queue = p.queue
-        if queue is None:
-            r = self.call("POST", "/api/v1/register", (p.email, p.key),
-                          data={"event_types": '["message"]', "fetch_event_types": '["message"]'})
-            if r.status_code != 200:
-                return "poll", f"error:{r.status_code}"
-            with p.lock:
+            if queue is None:
+                # One queue per person, as a real client keeps (registered under the lock, so
+                # two threads never leave an orphan queue filling up for 10 minutes).
+                r = self.call("POST", "/api/v1/register", (p.email, p.key),
+                              data={"event_types": '["message"]', "fetch_event_types": '["message"]'})
+                if r.status_code != 200:
+                    return "poll", f"error:{r.status_code}"
                 p.queue = (r.json()["queue_id"], -1)
-            return "poll", "ok"
+                return "poll", "ok"
         qid, last = queue
         r = self.call("GET", "/api/v1/events", (p.email, p.key),
                       params={"queue_id": qid, "last_event_id": last, "dont_block": "true"})
@@ -315,6 +316,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--capacity-seconds", type=float, default=20)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--mix", help="weights of the paced mix, e.g. read=60,send=15,poll=15,bad_key=10 "
+                                  "(for finding what costs what)")
+    ap.add_argument("--rate", type=float, help="hold this many requests/s instead of measuring capacity")
+    ap.add_argument("--no-fixed", action="store_true", help="no logins, rotations or bot creation")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tessera-soak-") as tmp:
         server = Server(a.engine, Path(tmp))
@@ -330,7 +335,12 @@ def main() -> None:
                 (rotators if i < 5 else people).append(Person(email, password, key))
             _ = owner_key
             load = Load(server, people, rotators)
-            cap = capacity(load, a.workers, a.capacity_seconds)
+            if a.mix:
+                load.MIX = [(k, float(v)) for k, v in (kv.split("=") for kv in a.mix.split(","))]
+            if a.no_fixed:
+                global LOGINS_PER_S, ROTATIONS_PER_S, BOTS_PER_S
+                LOGINS_PER_S = ROTATIONS_PER_S = BOTS_PER_S = 1e-9
+            cap = a.rate / a.load if a.rate else capacity(load, a.workers, a.capacity_seconds)
             rate = cap * a.load
             print(f"engine {a.engine}: capacity {cap:.0f} req/s (mix, {a.workers} workers); "
                   f"holding {rate:.0f} req/s for {a.minutes:g} min", flush=True)

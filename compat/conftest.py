@@ -53,6 +53,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def psql(url: str, sql: str) -> str:
+    """Run one SQL statement with psql; its unaligned output."""
+    return subprocess.run(["psql", url, "-Atc", sql], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def wait_serving(site: str, what: str = "tessera", log: Optional[Path] = None,
+                 timeout: float = 30.0) -> None:
+    """Poll ``GET /api/v1/server_settings`` until ``site`` answers; fail with the log."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{site}/api/v1/server_settings", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    text = log.read_text() if log is not None and log.exists() else ""
+    raise AssertionError(f"{what} did not start at {site}:\n{text}")
+
+
 def parse_zuliprc(text: str) -> Dict[str, str]:
     parser = configparser.ConfigParser()
     parser.read_string(text)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import DEFAULT_BIN, free_port
+from conftest import DEFAULT_BIN, free_port, wait_serving
 
 BIN = os.environ.get("TESSERA_BIN", DEFAULT_BIN)
 OWNER = "owner@example.com"
@@ -87,13 +87,7 @@ def test_full_then_read_only_disk(small_disk: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)],
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{site}/api/v1/server_settings", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
+        wait_serving(site, log=log)
         key = requests.post(f"{site}/api/v1/fetch_api_key",
                             data={"username": OWNER, "password": PASSWORD}, timeout=30).json()["api_key"]
         assert send(site, key, "before").status_code == 200

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import DEFAULT_BIN, free_port
+from conftest import DEFAULT_BIN, free_port, psql, wait_serving
 
 PG = os.environ.get("TESSERA_TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(not PG, reason="needs PostgreSQL (TESSERA_TEST_DATABASE_URL)")
@@ -25,10 +25,6 @@ BIN = os.environ.get("TESSERA_BIN", DEFAULT_BIN)
 OWNER = "owner@example.com"
 PASSWORD = "multi-Node-passw0rd"
 BOUND_SECONDS = 5.0
-
-
-def psql(url: str, sql: str) -> str:
-    return subprocess.run(["psql", url, "-Atc", sql], check=True, capture_output=True, text=True).stdout
 
 
 def with_app_name(url: str, name: str) -> str:
@@ -49,15 +45,7 @@ class Node:
             stdout=self.log.open("w"), stderr=subprocess.STDOUT,
             env={**os.environ, "TESSERA_LOG": "info,sqlx=warn"},
         )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{self.site}/api/v1/server_settings", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"{name} did not start:\n{self.log.read_text()}")
+        wait_serving(self.site, name, self.log)
 
     def me(self, key: str) -> requests.Response:
         return requests.get(f"{self.site}/api/v1/users/me", auth=(OWNER, key), timeout=5)

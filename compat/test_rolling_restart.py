@@ -25,7 +25,7 @@ from typing import Dict, List
 import pytest
 import requests
 
-from conftest import DEFAULT_BIN, free_port
+from conftest import DEFAULT_BIN, free_port, psql, wait_serving
 
 PG = os.environ.get("TESSERA_TEST_DATABASE_URL")
 pytestmark = [
@@ -37,22 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 OWNER = "owner@example.com"
 PASSWORD = "rolling-Restart-passw0rd"
 SHUTDOWN_BOUND = 10.0
-
-
-def psql(url: str, sql: str) -> str:
-    return subprocess.run(["psql", url, "-Atc", sql], check=True, capture_output=True, text=True).stdout
-
-
-def wait_ready(site: str, what: str, log: Path) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{site}/api/v1/server_settings", timeout=1).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not start:\n{log.read_text() if log.exists() else ''}")
 
 
 class Node:
@@ -69,7 +53,7 @@ class Node:
              "--database-url", f"{self.db_url}?application_name=tessera-{self.name}",
              "--site-url", self.site, "--api-rate-limit", "100000"],
             stdout=log.open("w"), stderr=subprocess.STDOUT)
-        wait_ready(f"http://127.0.0.1:{self.port}", self.name, log)
+        wait_serving(f"http://127.0.0.1:{self.port}", self.name, log)
 
     def stop(self) -> float:
         start = time.monotonic()
@@ -103,7 +87,7 @@ def cluster(tmp_path: Path):
     nginx = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path),
                               "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        wait_ready(site, "nginx", tmp_path / "error.log")
+        wait_serving(site, "nginx", tmp_path / "error.log")
         yield site, nodes
     finally:
         nginx.terminate()

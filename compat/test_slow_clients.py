@@ -26,7 +26,7 @@ from typing import List
 import pytest
 import requests
 
-from conftest import DEFAULT_BIN, free_port
+from conftest import DEFAULT_BIN, free_port, wait_serving
 
 BIN = os.environ.get("TESSERA_BIN", DEFAULT_BIN)
 OWNER = "owner@example.com"
@@ -58,13 +58,7 @@ class Server:
              "--header-timeout", str(header_timeout), "--body-timeout", str(TIMEOUT),
              "--api-rate-limit", "100000"],
             stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                if requests.get(f"{self.site}/api/v1/server_settings", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
+        wait_serving(self.site, log=self.log)
         self.key = requests.post(f"{self.site}/api/v1/fetch_api_key",
                                  data={"username": OWNER, "password": PASSWORD}, timeout=30).json()["api_key"]
 

@@ -13,6 +13,10 @@ use tokio::sync::Notify;
 
 /// Zulip's idle queue lifetime (`DEFAULT_EVENT_QUEUE_TIMEOUT_SECS`).
 pub const QUEUE_IDLE_SECS: i64 = 600;
+/// A queue that holds this many unacknowledged events is dropped (its client gets
+/// `BAD_EVENT_QUEUE_ID` and registers anew, as after a restart): a client that registered
+/// and went away cannot make the server hold 10 minutes of every event it would have seen.
+pub const MAX_QUEUED_EVENTS: usize = 10_000;
 
 /// A message as every reader sees it, except for the per-queue choices.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -156,6 +160,17 @@ impl EventQueue {
 
     fn push(&self, mut event: Value) {
         let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        if st.events.len() >= MAX_QUEUED_EVENTS {
+            // Abandoned (or hopelessly behind): free it; the hub drops it on the next look.
+            st.closed = true;
+            st.events = VecDeque::new();
+            drop(st);
+            self.notify.notify_waiters();
+            return;
+        }
         if let Some(map) = event.as_object_mut() {
             map.insert("id".into(), json!(st.next_id));
         }
@@ -275,7 +290,7 @@ impl EventHub {
         }
         let expired = {
             let st = q.lock();
-            st.waiting == 0 && now - st.last_access > QUEUE_IDLE_SECS * 1_000_000
+            st.closed || (st.waiting == 0 && now - st.last_access > QUEUE_IDLE_SECS * 1_000_000)
         };
         if expired {
             queues.remove(id);
@@ -321,7 +336,7 @@ impl EventHub {
         let before = queues.len();
         queues.retain(|_, q| {
             let st = q.lock();
-            st.waiting > 0 || now - st.last_access <= QUEUE_IDLE_SECS * 1_000_000
+            !st.closed && (st.waiting > 0 || now - st.last_access <= QUEUE_IDLE_SECS * 1_000_000)
         });
         before - queues.len()
     }
@@ -501,6 +516,45 @@ fn uuid_v4() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_abandoned_queue_is_dropped_at_its_cap() {
+        let hub = EventHub::default();
+        let abandoned = hub.create(7, 1, QueueOptions::default(), 0);
+        let polled = hub.create(8, 1, QueueOptions::default(), 0);
+        let now = || 0;
+        for i in 0..MAX_QUEUED_EVENTS {
+            hub.publish(Notice::plain(
+                vec![7, 8],
+                json!({"type": "presence", "n": i}),
+            ));
+            if i % 1000 == 999 {
+                let last = hub
+                    .poll(&polled, -1, true, Duration::from_millis(1), &now)
+                    .await
+                    .unwrap_or_default()
+                    .last()
+                    .and_then(|e| e["id"].as_i64())
+                    .unwrap_or(-1);
+                let _ = hub
+                    .poll(&polled, last, true, Duration::from_millis(1), &now)
+                    .await;
+            }
+        }
+        assert!(
+            hub.get(&abandoned.id, 7, 0).is_ok(),
+            "at the cap, still there"
+        );
+        hub.publish(Notice::plain(vec![7, 8], json!({"type": "presence"})));
+        // One more: the abandoned queue is freed and gone; the polled one is untouched.
+        assert!(abandoned.lock().events.is_empty());
+        assert!(matches!(
+            hub.get(&abandoned.id, 7, 0),
+            Err(QueueError::BadQueue(_))
+        ));
+        assert!(hub.get(&polled.id, 8, 0).is_ok());
+        assert_eq!(hub.len(), 1);
+    }
 
     #[tokio::test]
     async fn poll_returns_published_events_in_order() {

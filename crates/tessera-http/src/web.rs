@@ -175,6 +175,32 @@ impl Web {
     }
 
     /// Zulip's 500 page; the detail is logged, never shown.
+    /// The page for a use-case that failed: 503 (with `Retry-After`) while the database is
+    /// away, else the 500 page; the cause goes to the log either way.
+    pub async fn failure(&self, e: &tessera_app::AppError) -> Response {
+        if !matches!(
+            e,
+            tessera_app::AppError::Store(tessera_store::StoreError::Unavailable(_))
+        ) {
+            return self.internal_error(&e.detail()).await;
+        }
+        let page = MessagePage {
+            c: self.chrome().await,
+            title: "Service unavailable".into(),
+            heading: "503: Service unavailable".into(),
+            message: "The server cannot reach its database just now. Nothing was changed; please try again in a few seconds.".into(),
+            link: Some(("/".into(), "Go back".into())),
+        };
+        let mut resp = self.page_with_status(StatusCode::SERVICE_UNAVAILABLE, &page);
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        resp.extensions_mut()
+            .insert(crate::error::InternalDetail(e.detail().into()));
+        resp
+    }
+
     pub async fn internal_error(&self, detail: &str) -> Response {
         let page = MessagePage {
             c: self.chrome().await,

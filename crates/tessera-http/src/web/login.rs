@@ -180,7 +180,7 @@ async fn login_error(web: &Web, e: AppError, username: &str) -> Result<String, R
         ),
         AppError::Config(detail) => return Err(web.internal_error(&detail).await),
         AppError::Store(_) | AppError::Failed { .. } | AppError::Invariant(_) => {
-            return Err(web.internal_error(&e.detail()).await);
+            return Err(web.failure(&e).await);
         }
         _ => INVALID_LOGIN.into(),
     })
@@ -247,7 +247,7 @@ async fn app_handoff(
                 }
                 Err(_) => web.internal_error("bad redirect URL").await,
             },
-            Err(e) => web.internal_error(&e.detail()).await,
+            Err(e) => web.failure(&e).await,
         };
     }
     let otp = otps.1.clone().unwrap_or_default();
@@ -260,7 +260,7 @@ async fn app_handoff(
             };
             web.page(&page)
         }
-        Err(e) => web.internal_error(&e.detail()).await,
+        Err(e) => web.failure(&e).await,
     }
 }
 
@@ -294,7 +294,7 @@ pub async fn get_login_subdomain(
         }
         Err(AppError::Config(d)) => web.internal_error(&d).await,
         Err(e @ (AppError::Store(_) | AppError::Failed { .. } | AppError::Invariant(_))) => {
-            web.internal_error(&e.detail()).await
+            web.failure(&e).await
         }
         Err(e) => {
             let page = super::MessagePage {

@@ -86,7 +86,7 @@ pub async fn post_reset(web: Web, mut params: Params) -> Response {
             web.page_with_status(StatusCode::TOO_MANY_REQUESTS, &page)
         }
         Err(AppError::InvalidSubdomain) => web.redirect("/accounts/password/reset/done/"),
-        Err(e) => web.internal_error(&e.detail()).await,
+        Err(e) => web.failure(&e).await,
     }
 }
 
@@ -134,7 +134,7 @@ pub async fn get_reset_done(web: Web) -> Response {
 pub async fn get_reset_confirm(web: Web, Path((uid, token)): Path<(String, String)>) -> Response {
     let user = match web.app.check_reset_link(&web.subdomain, &uid, &token).await {
         Ok(u) => u,
-        Err(e) => return web.internal_error(&e.detail()).await,
+        Err(e) => return web.failure(&e).await,
     };
     let page = ResetConfirmPage {
         password_rule: password_rule(),
@@ -182,7 +182,7 @@ pub async fn post_reset_confirm(
             };
             web.page(&page)
         }
-        Err(e) => web.internal_error(&e.detail()).await,
+        Err(e) => web.failure(&e).await,
     }
 }
 

@@ -141,14 +141,14 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
     };
     let user = match web.app.user_row(who.user_id.0).await {
         Ok(u) => u,
-        Err(e) => return web.internal_error(&e.detail()).await,
+        Err(e) => return web.failure(&e).await,
     };
     let can_create_bots = who.require_member_or_admin().is_ok();
     let (bots, bot_scope) = match tab {
         "your-bots" | "all-bots" if can_create_bots => {
             let listed = match web.app.list_visible_bots(who).await {
                 Ok(b) => b,
-                Err(e) => return web.internal_error(&e.detail()).await,
+                Err(e) => return web.failure(&e).await,
             };
             let all = tab == "all-bots";
             let rows = listed
@@ -174,7 +174,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
     if tab == "account-and-privacy" {
         let devices = match web.app.devices_of(user.id).await {
             Ok(d) => d,
-            Err(e) => return web.internal_error(&e.detail()).await,
+            Err(e) => return web.failure(&e).await,
         };
         mobile_devices = devices
             .push

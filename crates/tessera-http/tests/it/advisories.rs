@@ -199,8 +199,18 @@ both!(
                 .status,
             401
         );
+        // Without the password (issue 16: an empty one is refused before it is checked), and
+        // with a wrong one, "Log out everywhere" changes nothing.
         let r = b
             .json(Method::POST, "/json/users/me/logout_everywhere", &[])
+            .await;
+        r.error(400, "BAD_REQUEST", "Please enter your password.");
+        let r = b
+            .json(
+                Method::POST,
+                "/json/users/me/logout_everywhere",
+                &[("password", "not the password")],
+            )
             .await;
         r.error(400, "BAD_REQUEST", "Password is incorrect.");
         t.get("/api/v1/users/me", Some(t.owner())).await.ok();
