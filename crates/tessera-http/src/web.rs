@@ -178,6 +178,7 @@ impl Web {
     /// The page for a use-case that failed: 503 (with `Retry-After`) while the database is
     /// away, else the 500 page; the cause goes to the log either way.
     pub async fn failure(&self, e: &tessera_app::AppError) -> Response {
+        // (async for the 500 page, which names the organization)
         if !matches!(
             e,
             tessera_app::AppError::Store(tessera_store::StoreError::Unavailable(_))
@@ -185,7 +186,8 @@ impl Web {
             return self.internal_error(&e.detail()).await;
         }
         let page = MessagePage {
-            c: self.chrome().await,
+            // Not `chrome()`: it reads the organization's name, and the database is away.
+            c: self.chrome_sync(),
             title: "Service unavailable".into(),
             heading: "503: Service unavailable".into(),
             message: "The server cannot reach its database just now. Nothing was changed; please try again in a few seconds.".into(),
