@@ -256,7 +256,9 @@ def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) 
             with slot_lock:
                 at = next_slot[0]
                 next_slot[0] = at + 1.0 / rate
-            if at >= end:
+            # Stop at the end of the run even when the server fell behind the schedule (the
+            # requests it could not take by then are counted as missed, not sent late).
+            if at >= end or time.monotonic() >= end:
                 return
             delay = at - time.monotonic()
             if delay > 0:
@@ -268,7 +270,7 @@ def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) 
         at = t0
         while True:
             at += 1.0 / per_s
-            if at >= end:
+            if at >= end or time.monotonic() >= end:
                 return
             delay = at - time.monotonic()
             if delay > 0:
@@ -281,9 +283,17 @@ def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) 
             record(kind, outcome, time.perf_counter() - start)
 
     def sample_rss() -> None:
+        shown = 0
         while time.monotonic() < end:
             minute = int((time.monotonic() - t0) // 60)
             rss[minute] = rss_kib(server.proc.pid)
+            if minute > shown:
+                # Progress, so that a run cut short still says what it saw.
+                with lock:
+                    st = stats[shown]
+                    print(f"  minute {shown + 1}: {st['n']} requests, p99 {pct(st['lat'], 0.99):.1f} ms, "
+                          f"RSS {rss.get(shown, 0) / 1024:.1f} MiB, errors {dict(st['errors'])}", flush=True)
+                shown = minute
             time.sleep(5)
 
     _ = interval
