@@ -127,7 +127,9 @@ test('owner shows, copies, downloads and regenerates their API key', s.flow(asyn
   assertProfile(await s.server.pythonCall(second.text), email);
   assert.equal(await s.server.fetchApiKey(email, password), newKey);
 
-  // Copy now gives the new key.
+  // Copy now gives the new key. The first copy's "Copied!" lasts 2 s: wait until it has
+  // gone, so that the "Copied!" below is this click's, not a left-over of the first.
+  await waitForText(page, '#copy_api_key .label', { matches: /^Copy$/ });
   await clearClipboard(page);
   await page.click('#copy_api_key');
   // The page first checks that the key still works, then copies; the icon becomes a check.

@@ -328,22 +328,26 @@
     });
 
     const copyButton = $("#copy_api_key");
+    let copiedTimer = null;
+    // The copy icon turns into a check mark for a moment.
+    // SVG elements have no `hidden` property: set the attribute.
+    const showCopied = (copied) => {
+      $(".icon-copy", copyButton).toggleAttribute("hidden", copied);
+      $(".icon-check", copyButton).toggleAttribute("hidden", !copied);
+      $(".label", copyButton).textContent = copied ? "Copied!" : "Copy";
+    };
     copyButton.addEventListener("click", () =>
       once(copyButton, async () => {
         hide(error);
+        // A click while an earlier "Copied!" still shows starts afresh: the check mark
+        // below is always this click's.
+        clearTimeout(copiedTimer);
+        showCopied(false);
         if (!(await stillValid())) return;
         try {
           await copyText(key);
-          // The copy icon turns into a check mark for a moment.
-          // SVG elements have no `hidden` property: set the attribute.
-          $(".icon-copy", copyButton).toggleAttribute("hidden", true);
-          $(".icon-check", copyButton).toggleAttribute("hidden", false);
-          $(".label", copyButton).textContent = "Copied!";
-          setTimeout(() => {
-            $(".icon-copy", copyButton).toggleAttribute("hidden", false);
-            $(".icon-check", copyButton).toggleAttribute("hidden", true);
-            $(".label", copyButton).textContent = "Copy";
-          }, 2000);
+          showCopied(true);
+          copiedTimer = setTimeout(() => showCopied(false), 2000);
         } catch (e) {
           reportError(error, e, "Could not copy: ");
         }
