@@ -229,7 +229,8 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) -> list[dict]:
-    stats: dict[int, dict] = defaultdict(lambda: {"n": 0, "lat": [], "errors": Counter(), "expected": Counter()})
+    stats: dict[int, dict] = defaultdict(lambda: {"n": 0, "lat": [], "by_kind": defaultdict(list),
+                                                  "errors": Counter(), "expected": Counter()})
     lock = threading.Lock()
     t0 = time.monotonic()
     end = t0 + minutes * 60
@@ -241,6 +242,7 @@ def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) 
             st = stats[minute]
             st["n"] += 1
             st["lat"].append(latency)
+            st["by_kind"][kind].append(latency)
             if outcome.startswith("error"):
                 st["errors"][f"{kind} {outcome}"] += 1
             elif outcome.startswith("expected"):
@@ -292,7 +294,9 @@ def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) 
                 with lock:
                     st = stats[shown]
                     print(f"  minute {shown + 1}: {st['n']} requests, p99 {pct(st['lat'], 0.99):.1f} ms, "
-                          f"RSS {rss.get(shown, 0) / 1024:.1f} MiB, errors {dict(st['errors'])}", flush=True)
+                          f"RSS {rss.get(shown, 0) / 1024:.1f} MiB, errors {dict(st['errors'])}; p99 by kind: "
+                          + ", ".join(f"{k} {pct(v, 0.99):.0f}" for k, v in sorted(st["by_kind"].items())),
+                          flush=True)
                 shown = minute
             time.sleep(5)
 
@@ -313,6 +317,7 @@ def soak(load: Load, server: Server, rate: float, minutes: float, workers: int) 
         st = stats[minute]
         out.append({"minute": minute + 1, "requests": st["n"], "per_s": round(st["n"] / 60, 1),
                     "p50_ms": round(pct(st["lat"], 0.5), 2), "p99_ms": round(pct(st["lat"], 0.99), 2),
+                    "p99_ms_by_kind": {k: round(pct(v, 0.99), 1) for k, v in sorted(st["by_kind"].items())},
                     "errors": dict(st["errors"]), "expected": dict(st["expected"]),
                     "rss_kib": rss.get(minute, 0)})
     return out

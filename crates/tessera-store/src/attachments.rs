@@ -1,7 +1,7 @@
 //! Uploaded files (Zulip's `Attachment`), stored with their bytes in the database so that
 //! every node sharing one PostgreSQL serves them, and the messages that link to them.
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 /// An uploaded file without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -33,7 +33,7 @@ const COLS: &str = "id, realm_id, owner_id, path_id, file_name, content_type, si
 impl Store {
     /// Store an uploaded file; its id.
     pub async fn insert_attachment(&self, a: &NewAttachment<'_>) -> Result<i64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, (i64,)>(
                 "INSERT INTO attachments (realm_id, owner_id, path_id, file_name, content_type, \
                  size, create_time, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -83,7 +83,7 @@ impl Store {
         path_ids: &[String],
     ) -> Result<u64> {
         let mut n = 0;
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             for path in path_ids {
                 n += sqlx::query(

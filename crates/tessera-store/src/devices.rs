@@ -2,7 +2,7 @@
 //! IP, desktop-login tokens, and the new-login email setting.
 
 use crate::audit_log::insert_audit;
-use crate::{AuditEvent, Result, Store, with_pool};
+use crate::{AuditEvent, Result, Store, with_pool, with_writer};
 
 /// One API client of a user.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -24,7 +24,7 @@ impl Store {
         now: i64,
         ip: Option<&str>,
     ) -> Result<bool> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let (first,): (i64,) = sqlx::query_as(
                 "INSERT INTO api_clients (user_id, client, first_seen, last_seen, last_ip) \
                  VALUES ($1, $2, $3, $3, $4) \
@@ -69,7 +69,7 @@ impl Store {
 
     /// Forget a user's API clients (after "log out everywhere" their old key is dead anyway).
     pub async fn clear_api_clients(&self, user_id: i64) -> Result<u64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query("DELETE FROM api_clients WHERE user_id = $1")
                 .bind(user_id)
                 .execute(pool)
@@ -80,7 +80,7 @@ impl Store {
 
     /// End one session of a user by id; `false` if it was not theirs or did not exist.
     pub async fn delete_session_by_id(&self, user_id: i64, session_id: i64) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
                 .bind(session_id)
                 .bind(user_id)
@@ -98,7 +98,7 @@ impl Store {
         user_id: i64,
         expires_at: i64,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query("INSERT INTO login_tokens (digest, user_id, expires_at) VALUES ($1, $2, $3)")
                 .bind(digest)
                 .bind(user_id)
@@ -111,7 +111,7 @@ impl Store {
 
     /// Spend a desktop-login token: the user id, once, before it expires.
     pub async fn consume_login_token(&self, digest: &[u8], now: i64) -> Result<Option<i64>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, (i64,)>(
                 "UPDATE login_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL \
                  AND expires_at > $2 RETURNING user_id",
@@ -134,7 +134,7 @@ impl Store {
         now: i64,
         extra: Option<String>,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             insert_audit!(tx, realm_id, acting, modified, event, now, extra.clone());
             tx.commit().await?;
@@ -144,7 +144,7 @@ impl Store {
 
     /// Remove every push registration of a user; returns how many.
     pub async fn clear_push_devices(&self, user_id: i64) -> Result<u64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query("DELETE FROM push_devices WHERE user_id = $1")
                 .bind(user_id)
                 .execute(pool)
@@ -157,7 +157,7 @@ impl Store {
 impl Store {
     /// Record that a session was used now (from `ip`).
     pub async fn touch_session(&self, session_id: i64, now: i64, ip: Option<&str>) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query("UPDATE sessions SET last_seen = $2, ip = COALESCE($3, ip) WHERE id = $1")
                 .bind(session_id)
                 .bind(now)

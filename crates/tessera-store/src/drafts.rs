@@ -1,6 +1,6 @@
 //! Drafts a user keeps on the server (Zulip's `Draft`).
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 /// One stored draft.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -29,7 +29,7 @@ pub struct NewDraft {
 impl Store {
     /// Store drafts, all or none; their ids in order.
     pub async fn create_drafts(&self, user_id: i64, drafts: &[NewDraft]) -> Result<Vec<i64>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut ids = Vec::with_capacity(drafts.len());
             for d in drafts {
@@ -67,7 +67,7 @@ impl Store {
 
     /// Replace one of the user's drafts; `false` if they have no such draft.
     pub async fn update_draft(&self, user_id: i64, id: i64, d: &NewDraft) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query(
                 "UPDATE drafts SET kind = $1, recipients = $2, topic = $3, content = $4, \
                  last_edit_time = $5 WHERE id = $6 AND user_id = $7",
@@ -88,7 +88,7 @@ impl Store {
 
     /// Delete one of the user's drafts; `false` if they have no such draft.
     pub async fn delete_draft(&self, user_id: i64, id: i64) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query("DELETE FROM drafts WHERE id = $1 AND user_id = $2")
                 .bind(id)
                 .bind(user_id)
@@ -101,7 +101,7 @@ impl Store {
 
     /// Delete every draft of a user (when they turn draft synchronization off).
     pub async fn delete_drafts_of(&self, user_id: i64) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query("DELETE FROM drafts WHERE user_id = $1")
                 .bind(user_id)
                 .execute(pool)

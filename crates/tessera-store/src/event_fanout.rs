@@ -2,7 +2,7 @@
 //! `tessera_events` (payload: its id); every node LISTENs, reads notices of other nodes and
 //! delivers them to its own queues. Rows are only needed for a few seconds.
 
-use crate::{Backend, Result, Store, StoreError, with_pool};
+use crate::{Backend, Result, Store, StoreError, with_pool, with_writer};
 
 /// The NOTIFY channel of the event fan-out.
 pub const EVENTS_CHANNEL: &str = "tessera_events";
@@ -45,7 +45,7 @@ impl Store {
 
     /// Forget notices older than `before`.
     pub async fn prune_notices(&self, before: i64) -> Result<u64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query("DELETE FROM event_notices WHERE created_at < $1")
                 .bind(before)
                 .execute(pool)

@@ -3,7 +3,7 @@
 //! processes on the same store (the CLI next to a server, or several server nodes) see it.
 //! On PostgreSQL the row is also announced with `pg_notify` on [`NOTIFY_CHANNEL`].
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 use tessera_core::KeyDigest;
 
 /// The LISTEN/NOTIFY channel for invalidations.
@@ -76,7 +76,7 @@ impl Store {
 
     /// Delete invalidation rows older than `before` (they have long been seen).
     pub async fn prune_invalidations(&self, before: i64) -> Result<u64> {
-        let done = with_pool!(self, pool => {
+        let done = with_writer!(self, pool => {
             sqlx::query("DELETE FROM key_invalidations WHERE created_at < $1 AND id < (SELECT MAX(id) FROM key_invalidations)")
                 .bind(before)
                 .execute(pool)

@@ -64,6 +64,9 @@ use std::time::Duration;
 /// the bound on a hang while PostgreSQL is away.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Read-only SQLite connections beside the one writer.
+const SQLITE_READERS: u32 = 8;
+
 /// Result alias for store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -76,8 +79,20 @@ pub enum Engine {
 
 #[derive(Clone)]
 pub(crate) enum Backend {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// SQLite takes one writer at a time, and a writer that finds the file locked sleeps and
+/// retries (the busy handler backs off up to 100 ms a try), which under steady load turns
+/// into tail latency that grows with the database. So writes queue here, in order, for the
+/// one writing connection, and reads run beside them on read-only connections (WAL lets a
+/// reader see the last commit while a write is under way). Other processes (the CLI) still
+/// meet the busy timeout.
+#[derive(Clone)]
+pub(crate) struct SqlitePools {
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
 }
 
 /// A connection pool on one of the two engines.
@@ -94,17 +109,37 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Run the same body against whichever pool the store holds. The body is compiled once per
-/// engine, so a query that does not type-check against both fails the build.
+/// Run the same body against whichever pool the store holds, for reading (on SQLite, a
+/// read-only connection: a write there fails, so a misfiled write shows in every test). The
+/// body is compiled once per engine, so a query that does not type-check against both fails
+/// the build.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
-            $crate::Backend::Sqlite($pool) => $body,
+            $crate::Backend::Sqlite(pools) => {
+                let $pool = &pools.read;
+                $body
+            }
             $crate::Backend::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use with_pool;
+
+/// As [`with_pool!`], for a body that writes: on SQLite it waits its turn for the one
+/// writing connection.
+macro_rules! with_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite(pools) => {
+                let $pool = &pools.write;
+                $body
+            }
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_writer;
 
 impl Store {
     /// Open a store from a URL: `sqlite://PATH` (created if missing) or `postgres://…`.
@@ -138,23 +173,34 @@ impl Store {
         let sqlite_file = (!file.as_os_str().is_empty()
             && file != std::path::Path::new(":memory:"))
         .then(|| file.to_path_buf());
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // A COMMIT that fails (disk full, I/O error) leaves SQLite's transaction open, and
-            // the connection must not go back to work inside it: later writes would answer
-            // success and never be committed. Roll back whatever is open before each use
-            // ("no transaction is active" is the usual, ignored, answer).
-            .before_acquire(|conn, _meta| {
-                Box::pin(async move {
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                    Ok(true)
+        let pool = |connections: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                // A COMMIT that fails (disk full, I/O error) leaves SQLite's transaction open,
+                // and the connection must not go back to work inside it: later writes would
+                // answer success and never be committed. Roll back whatever is open before
+                // each use ("no transaction is active" is the usual, ignored, answer).
+                .before_acquire(|conn, _meta| {
+                    Box::pin(async move {
+                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                        Ok(true)
+                    })
                 })
-            })
-            .connect_with(opts)
-            .await?;
+        };
+        // The writer first: it creates the file and turns on WAL.
+        let write = pool(1).connect_with(opts.clone()).await?;
+        let read = match &sqlite_file {
+            Some(_) => {
+                pool(SQLITE_READERS)
+                    .connect_with(opts.read_only(true).create_if_missing(false))
+                    .await?
+            }
+            // Each connection to `:memory:` is a database of its own: one pool for both.
+            None => write.clone(),
+        };
         Ok(Store {
-            backend: Backend::Sqlite(pool),
+            backend: Backend::Sqlite(SqlitePools { read, write }),
             sqlite_file,
         })
     }
@@ -208,8 +254,45 @@ impl Store {
         Ok(())
     }
 
-    /// Close the pool (waits for connections to be returned).
+    /// Close the pools (waits for connections to be returned).
     pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await)
+        match &self.backend {
+            Backend::Sqlite(pools) => {
+                pools.write.close().await;
+                pools.read.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// Reads run on read-only SQLite connections, so a write filed as a read fails in every
+    /// test that reaches it instead of quietly competing for the lock.
+    #[tokio::test]
+    async fn sqlite_reading_connections_refuse_writes() {
+        let (store, _guard) = crate::testing::fresh_store(Engine::Sqlite).await.unwrap();
+        let misfiled: std::result::Result<(), sqlx::Error> = with_pool!(store, pool => {
+            sqlx::query("INSERT INTO server_meta (key, value) VALUES ('x', 'y')")
+                .execute(pool)
+                .await
+                .map(drop)
+        });
+        let message = misfiled
+            .expect_err("a write on a reading connection")
+            .to_string();
+        assert!(message.contains("readonly"), "{message}");
+        with_writer!(store, pool => {
+            sqlx::query("INSERT INTO server_meta (key, value) VALUES ('x', 'y')")
+                .execute(pool)
+                .await
+                .map(drop)
+                .unwrap()
+        });
+        assert_eq!(store.meta_get("x").await.unwrap().as_deref(), Some("y"));
     }
 }

@@ -1,6 +1,6 @@
 //! Messages, per-user message rows with flags, reactions, and bot storage.
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{Result, Store, StoreError, with_pool, with_writer};
 
 /// Zulip's Recipient types.
 pub const RECIPIENT_PERSONAL: i64 = 1;
@@ -198,7 +198,7 @@ macro_rules! bind_all {
 impl Store {
     /// Store a message and its per-user rows in one transaction; returns the new id.
     pub async fn insert_message(&self, m: &NewMessage, recipients: &[(i64, i64)]) -> Result<i64> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO messages (realm_id, sender_id, recipient_type, recipient_id, topic, content, \
@@ -371,7 +371,7 @@ impl Store {
     /// Apply one edit, with a `message_edits` row per changed message (Zulip's edit history):
     /// the content of `message_id`, and/or the topic of every message in `topic_ids`.
     pub async fn edit_message(&self, e: &MessageEdit<'_>) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Some((content, rendered)) = e.content {
                 let topic = if e.topic.is_some_and(|(ids, _)| ids.contains(&e.message_id)) {
@@ -465,7 +465,7 @@ impl Store {
 
     /// Delete a message with its rows and reactions.
     pub async fn delete_message(&self, id: i64) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
@@ -482,7 +482,7 @@ impl Store {
 
     /// Add a reaction; `false` if it already exists.
     pub async fn add_reaction(&self, r: &ReactionRow) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query(
                 "INSERT INTO reactions (message_id, user_id, emoji_name, emoji_code, reaction_type) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -507,7 +507,7 @@ impl Store {
         emoji_code: &str,
         reaction_type: &str,
     ) -> Result<Option<ReactionRow>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, ReactionRow>(
                 "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji_code = $3 \
                  AND reaction_type = $4 RETURNING message_id, user_id, emoji_name, emoji_code, reaction_type",
@@ -607,7 +607,7 @@ impl Store {
         add: bool,
     ) -> Result<Vec<i64>> {
         let mut changed = Vec::new();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             for id in message_ids {
                 let sql = if add {
@@ -637,7 +637,7 @@ impl Store {
 
     /// Store values for a bot.
     pub async fn bot_storage_put(&self, bot_id: i64, entries: &[(String, String)]) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             for (k, v) in entries {
                 sqlx::query(
@@ -657,7 +657,7 @@ impl Store {
 
     /// Remove keys from a bot's storage.
     pub async fn bot_storage_remove(&self, bot_id: i64, keys: &[String]) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             for k in keys {
                 sqlx::query("DELETE FROM bot_storage WHERE bot_id = $1 AND key = $2")
                     .bind(bot_id)

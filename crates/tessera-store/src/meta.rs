@@ -1,6 +1,6 @@
 //! Small key/value facts about the installation (the server-secret check value, the site URL).
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 impl Store {
     /// Read a meta value.
@@ -16,7 +16,7 @@ impl Store {
 
     /// Set a meta value, replacing any previous one.
     pub async fn meta_set(&self, key: &str, value: &str) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query(
                 "INSERT INTO server_meta (key, value) VALUES ($1, $2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -97,7 +97,7 @@ impl Store {
     /// Apply any pending migrations.
     pub async fn migrate(&self) -> Result<()> {
         match &self.backend {
-            Backend::Sqlite(pool) => migrator(false).run(pool).await?,
+            Backend::Sqlite(pools) => migrator(false).run(&pools.write).await?,
             Backend::Postgres(pool) => migrator(true).run(pool).await?,
         }
         Ok(())

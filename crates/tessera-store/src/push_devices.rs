@@ -1,6 +1,6 @@
 //! Push-device registrations (Zulip's legacy `PushDeviceToken`): APNs and FCM tokens.
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 /// Which push service a token belongs to (Zulip's `PushDeviceToken.kind`: 1 APNs, 2 FCM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl Store {
         ios_app_id: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query(
                 "INSERT INTO push_devices (user_id, kind, token, ios_app_id, last_updated) \
                  VALUES ($1, $2, $3, $4, $5) \
@@ -64,7 +64,7 @@ impl Store {
         kind: PushKind,
         token: &str,
     ) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query("DELETE FROM push_devices WHERE user_id = $1 AND kind = $2 AND token = $3")
                 .bind(user_id)
                 .bind(kind.code())

@@ -1,6 +1,6 @@
 //! Rate-limit logs every node shares: one row per counted attempt.
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 impl Store {
     /// Count an attempt for `key` unless it already has `max` attempts after `window_start`:
@@ -12,7 +12,7 @@ impl Store {
         window_start: i64,
         max: i64,
     ) -> Result<Option<i64>> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM rate_limit_hits WHERE key = $1 AND at <= $2")
                 .bind(key)
@@ -57,7 +57,7 @@ impl Store {
 
     /// Forget a key's attempts (a successful login clears its history, as in Zulip).
     pub async fn rate_limit_clear(&self, key: &str) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query("DELETE FROM rate_limit_hits WHERE key = $1")
                 .bind(key)
                 .execute(pool)
@@ -68,7 +68,7 @@ impl Store {
 
     /// Forget attempts older than `before` (housekeeping).
     pub async fn prune_rate_limits(&self, before: i64) -> Result<u64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query("DELETE FROM rate_limit_hits WHERE at < $1")
                 .bind(before)
                 .execute(pool)

@@ -2,7 +2,7 @@
 //! `sub.` hosts serve the realm named `sub`.
 
 use crate::invalidations::insert_invalidation;
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{Result, Store, StoreError, with_pool, with_writer};
 
 /// A realm as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -49,7 +49,7 @@ impl Store {
             "INSERT INTO realms (string_id, name, date_created) VALUES ($1, $2, $3) \
              RETURNING {REALM_COLUMNS}"
         );
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, RealmRow>(&sql)
                 .bind(string_id)
                 .bind(name)
@@ -63,7 +63,7 @@ impl Store {
     /// realm's users' keys change state).
     pub async fn set_realm_deactivated(&self, id: i64, deactivated: bool, now: i64) -> Result<()> {
         let is_pg = matches!(self.backend, crate::Backend::Postgres(_));
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("UPDATE realms SET deactivated = $1 WHERE id = $2")
                 .bind(deactivated)
@@ -84,7 +84,7 @@ impl Store {
     /// everywhere (the same "drop everything" invalidation as deactivation).
     pub async fn set_realm_password_auth(&self, id: i64, enabled: bool, now: i64) -> Result<()> {
         let is_pg = matches!(self.backend, crate::Backend::Postgres(_));
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE realms SET password_auth_enabled = $1 WHERE id = $2")
                 .bind(enabled)

@@ -2,7 +2,7 @@
 //! the browser holds (cookie) or the email carries (link).
 
 use crate::audit_log::insert_audit;
-use crate::{AuditEvent, AuthRow, Result, Store, StoreError, with_pool};
+use crate::{AuditEvent, AuthRow, Result, Store, StoreError, with_pool, with_writer};
 
 /// One web session, for listing.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -33,7 +33,7 @@ impl Store {
         expires_at: i64,
         origin: &SessionOrigin,
     ) -> Result<i64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO sessions (digest, user_id, created_at, expires_at, last_seen, ip, user_agent) \
                  VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
@@ -91,7 +91,7 @@ impl Store {
 
     /// End one session (logout). `false` if there was none.
     pub async fn delete_session(&self, digest: &[u8]) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE digest = $1")
                 .bind(digest)
                 .execute(pool)
@@ -103,7 +103,7 @@ impl Store {
 
     /// End every session of a user except `keep` (a session id). Returns how many ended.
     pub async fn delete_sessions_of(&self, user_id: i64, keep: Option<i64>) -> Result<u64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
                 .bind(user_id)
                 .bind(keep.unwrap_or(-1))
@@ -115,7 +115,7 @@ impl Store {
 
     /// Forget sessions, reset tokens and desktop-login tokens that expired before `before`.
     pub async fn prune_sessions(&self, before: i64) -> Result<u64> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
                 .bind(before)
                 .execute(pool)
@@ -143,7 +143,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query(
                 "INSERT INTO password_reset_tokens (digest, user_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
@@ -183,7 +183,7 @@ impl Store {
         hash: &str,
         now: i64,
     ) -> Result<i64> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64,)> = sqlx::query_as(
                 "UPDATE password_reset_tokens SET used_at = $2 \

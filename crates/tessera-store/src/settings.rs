@@ -5,7 +5,7 @@
 
 use crate::audit_log::insert_audit;
 use crate::invalidations::insert_invalidation;
-use crate::{AuditEvent, Result, Store, with_pool};
+use crate::{AuditEvent, Result, Store, with_pool, with_writer};
 
 /// One setting changed: its name, the old and the new value (JSON text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl Store {
         let upsert = "INSERT INTO user_settings (user_id, name, value) VALUES ($1, $2, $3) \
                       ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value";
         let is_pg = self.is_pg();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             // A no-op write first: SQLite then holds the write lock from the start (a read
             // lock upgraded later fails under contention); PostgreSQL locks the row.
@@ -140,7 +140,7 @@ impl Store {
         let row_changed = changes
             .iter()
             .any(|c| matches!(c.name.as_str(), "name" | "description"));
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             if row_changed {
                 // Cached realm rows: drop them on every node.

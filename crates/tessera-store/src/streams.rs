@@ -1,6 +1,6 @@
 //! Channels (Zulip's streams) and subscriptions.
 
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{Result, Store, StoreError, with_pool, with_writer};
 
 /// One channel.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -109,7 +109,7 @@ pub enum PropertyValue {
 impl Store {
     /// Create a channel; `Conflict` if the name is taken in the realm (case-insensitively).
     pub async fn create_stream(&self, new: &NewStream<'_>) -> Result<StreamRow> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, StreamRow>(
                 "INSERT INTO streams (realm_id, name, name_lower, description, invite_only, is_default, creator_id, date_created) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -208,7 +208,7 @@ impl Store {
     /// Subscribe (or re-activate). Returns `false` if already actively subscribed. `color` is
     /// used for a first subscription; a returning subscriber keeps their colour.
     pub async fn subscribe(&self, user_id: i64, stream_id: i64, color: &str) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query(
                 "INSERT INTO subscriptions (user_id, stream_id, active, color) VALUES ($1, $2, TRUE, $3) \
                  ON CONFLICT (user_id, stream_id) DO UPDATE SET active = TRUE \
@@ -226,7 +226,7 @@ impl Store {
 
     /// Unsubscribe; `false` if there was no active subscription.
     pub async fn unsubscribe(&self, user_id: i64, stream_id: i64) -> Result<bool> {
-        let n = with_pool!(self, pool => {
+        let n = with_writer!(self, pool => {
             sqlx::query(
                 "UPDATE subscriptions SET active = FALSE WHERE user_id = $1 AND stream_id = $2 AND active",
             )
@@ -287,7 +287,7 @@ impl Store {
         user_id: i64,
         changes: &[(i64, SubscriptionProperty, PropertyValue)],
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             for (stream_id, property, value) in changes {
                 let sql = format!(
@@ -325,7 +325,7 @@ impl Store {
              WHERE id = $10 RETURNING {}",
             STREAM_COLS.replace("s.", "")
         );
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, StreamRow>(&sql)
                 .bind(&c.name)
                 .bind(&lower)
@@ -347,7 +347,7 @@ impl Store {
     /// Archive a channel under a new name: no longer listed, private, not a default channel,
     /// every subscription ended. The subscribers it had.
     pub async fn deactivate_stream(&self, id: i64, new_name: &str) -> Result<Vec<i64>> {
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query(
                 "UPDATE streams SET deactivated = TRUE, is_default = FALSE, invite_only = TRUE, \
@@ -385,7 +385,7 @@ impl Store {
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query(
                 "INSERT INTO dm_groups (realm_id, members_key) VALUES ($1, $2) \
                  ON CONFLICT (realm_id, members_key) DO NOTHING",

@@ -1,7 +1,7 @@
 //! User groups. Every organization has Zulip's system groups (`role:everyone`, …), made on
 //! first use; their members follow roles, so only the groups themselves are rows.
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_writer};
 
 /// A user group as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,7 +28,7 @@ impl Store {
         let insert = "INSERT INTO user_groups (realm_id, name, description, is_system_group, \
                       date_created) VALUES ($1, $2, $3, TRUE, $4) \
                       ON CONFLICT (realm_id, name) DO NOTHING";
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let rows = sqlx::query_as::<_, UserGroupRow>(select)
                 .bind(realm_id)
                 .fetch_all(pool)

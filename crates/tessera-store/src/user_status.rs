@@ -1,6 +1,6 @@
 //! User status (Zulip's `UserStatus`): a short text and an emoji per user.
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 /// One user's status.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -32,7 +32,7 @@ impl Store {
             Some((name, code, kind)) => (Some(name), Some(code), Some(kind)),
             None => (None, None, None),
         };
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO user_status (user_id, updated) VALUES ($1, $2) \

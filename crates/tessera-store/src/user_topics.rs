@@ -1,6 +1,6 @@
 //! Topic visibility per user (Zulip's `UserTopic`): muted, unmuted or followed topics.
 
-use crate::{Result, Store, with_pool};
+use crate::{Result, Store, with_pool, with_writer};
 
 /// One user's policy for one topic.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,7 +26,7 @@ impl Store {
         now_secs: i64,
     ) -> Result<i64> {
         let lower = topic.to_lowercase();
-        Ok(with_pool!(self, pool => {
+        Ok(with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             // A write first (a no-op update), so that SQLite takes the write lock at the start
             // of the transaction instead of failing to upgrade a read lock under contention.

@@ -3,7 +3,7 @@
 
 use crate::audit_log::insert_audit;
 use crate::invalidations::insert_invalidation;
-use crate::{AuditEvent, Backend, Result, Store, StoreError, with_pool};
+use crate::{AuditEvent, Backend, Result, Store, StoreError, with_pool, with_writer};
 use tessera_core::SealedSecret;
 
 /// A user as stored.
@@ -195,7 +195,7 @@ impl Store {
         secret_check: &str,
         now: i64,
     ) -> Result<(i64, i64)> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let claimed = sqlx::query(
                 "INSERT INTO server_meta (key, value) VALUES ('initialized', $1) \
@@ -238,7 +238,7 @@ impl Store {
     ) -> Result<UserRow> {
         let realm_id = new.realm_id;
         let colors = new.default_stream_colors.clone();
-        let id = with_pool!(self, pool => {
+        let id = with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let id = insert_user!(tx, new, realm_id, acting, now);
             // The account and its default channels land together or not at all.
@@ -362,7 +362,7 @@ impl Store {
     ) -> Result<Vec<u8>> {
         let sealed = seal(user_id);
         let is_pg = self.is_pg();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             // The first statement writes, so it takes the row lock (PostgreSQL) or the write
             // lock (SQLite) before the old digest is read: two concurrent rotations serialise
@@ -407,7 +407,7 @@ impl Store {
         acting: i64,
         now: i64,
     ) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64,)> = sqlx::query_as(
                 "UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING realm_id",
@@ -444,7 +444,7 @@ impl Store {
         } else {
             AuditEvent::UserDeactivated
         };
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
                 "UPDATE users SET is_active = $1 WHERE id = $2 AND is_active <> $1 \
@@ -467,7 +467,7 @@ impl Store {
     /// Change a user's role (audit 105, with Zulip's `{"1": old, "2": new}` extra data).
     pub async fn set_role(&self, user_id: i64, role: i64, acting: i64, now: i64) -> Result<()> {
         let is_pg = self.is_pg();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, i64, Vec<u8>)> = sqlx::query_as(
                 "UPDATE users SET role = $1 WHERE id = $2 \
@@ -495,7 +495,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let is_pg = self.is_pg();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
                 "UPDATE users SET full_name = $1 WHERE id = $2 \
@@ -523,7 +523,7 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let is_pg = self.is_pg();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
                 "UPDATE users SET bot_owner_id = $1 WHERE id = $2 AND is_bot \
@@ -556,7 +556,7 @@ impl Store {
 
     /// Change a bot service's endpoint and interface.
     pub async fn update_service(&self, user_id: i64, base_url: &str, interface: i64) -> Result<()> {
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query("UPDATE services SET base_url = $1, interface = $2 WHERE user_id = $3")
                 .bind(base_url)
                 .bind(interface)
