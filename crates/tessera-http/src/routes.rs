@@ -285,7 +285,7 @@ pub(crate) fn json_only_routes() -> Router<App> {
 
 /// The web UI's pages (Zulip's paths).
 pub(crate) fn web_routes() -> Router<App> {
-    use web::{assets, emails, login, password_reset, settings};
+    use web::{api_docs, assets, emails, login, password_reset, settings};
     Router::new()
         .route(
             "/",
@@ -348,6 +348,19 @@ pub(crate) fn web_routes() -> Router<App> {
             get(password_reset::get_password_done).fallback(only(&["GET"])),
         )
         .route("/emails/", get(emails::get_emails).fallback(only(&["GET"])))
+        .route("/api/", get(api_docs::get_index).fallback(only(&["GET"])))
+        .route(
+            "/api/api-keys",
+            get(api_docs::get_api_keys).fallback(only(&["GET"])),
+        )
+        .route(
+            "/api/configuring-python-bindings",
+            get(api_docs::get_configuring_python_bindings).fallback(only(&["GET"])),
+        )
+        .route(
+            "/api/fetch-api-key",
+            get(api_docs::get_fetch_api_key).fallback(only(&["GET"])),
+        )
         .route(
             "/user_uploads/{realm_id_str}/{*filename}",
             get(user_uploads::get_user_upload).fallback(only(&["GET"])),

@@ -3,6 +3,7 @@
 //! token the store keeps only as a digest; forms and `/json` calls are CSRF-checked
 //! (`csrf.rs`). The page/element contract is `docs/web-ui.md`.
 
+pub mod api_docs;
 pub mod assets;
 pub mod emails;
 pub mod login;

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod advisories;
+mod api_docs;
 mod auth;
 mod bots;
 mod channels;

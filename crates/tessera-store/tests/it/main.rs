@@ -3,7 +3,7 @@
 
 use tessera_core::SealedSecret;
 use tessera_store::testing::fresh_store;
-use tessera_store::{Engine, NewUser, PushKind, Store, StoreError};
+use tessera_store::{Engine, NewMessage, NewUser, PushKind, Store, StoreError};
 
 fn new_user(realm_id: i64, email: &str, digest: u8) -> NewUser {
     NewUser {
@@ -196,6 +196,55 @@ async fn concurrent_writers_all_commit_and_readers_see_them() {
             let seen = w.await.expect("task").expect("write and read back");
             assert_eq!(seen.as_deref(), Some(i.to_string().as_str()));
         }
+    })
+    .await;
+}
+
+/// A message to more recipients than one `INSERT` batch holds gets every row, with each
+/// recipient's own flags, and none when the message is refused.
+#[tokio::test]
+async fn a_message_reaches_recipients_across_insert_batches() {
+    each_engine(|s| async move {
+        let (realm, owner) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        let mut recipients = vec![(owner, 1)];
+        for i in 0..1_100u32 {
+            let mut new = new_user(realm, &format!("u{i}@x.org"), 0);
+            new.key_digest = [i.to_be_bytes().to_vec(), vec![7; 28]].concat();
+            let user = s.create_user(new, None, 2).await.unwrap();
+            recipients.push((user.id, if i % 2 == 0 { 0 } else { 8 }));
+        }
+        let message = NewMessage {
+            realm_id: realm,
+            sender_id: owner,
+            recipient_type: 2,
+            recipient_id: 0,
+            topic: "t".into(),
+            content: "c".into(),
+            rendered_content: "<p>c</p>".into(),
+            date_sent: 3,
+            sending_client: "test".into(),
+        };
+        let id = s.insert_message(&message, &recipients).await.unwrap();
+        let mut expected: Vec<i64> = recipients.iter().map(|(u, _)| *u).collect();
+        expected.sort_unstable();
+        assert_eq!(s.message_user_ids(id).await.unwrap(), expected);
+        for (user, flags) in [
+            recipients[0],
+            recipients[1],
+            recipients[2],
+            recipients[1_100],
+        ] {
+            let row = s.message_for(user, id).await.unwrap().unwrap();
+            assert_eq!(row.flags, flags, "user {user}");
+        }
+        // A recipient that does not exist fails the whole message: no rows at all.
+        let mut bad = recipients.clone();
+        bad.push((999_999, 0));
+        assert!(s.insert_message(&message, &bad).await.is_err());
+        assert_eq!(s.message_user_ids(id + 1).await.unwrap(), Vec::<i64>::new());
     })
     .await;
 }
