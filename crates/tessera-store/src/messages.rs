@@ -129,8 +129,8 @@ const MESSAGE_COLS: &str = "m.id, m.realm_id, m.sender_id, m.recipient_type, m.r
 impl MessageQuery {
     /// The message id column to page on: the reader's own rows are walked along the
     /// `user_messages` primary key (user, message), so a page of the newest messages costs
-    /// the page, not a scan of the realm's messages (PostgreSQL chose that scan once the
-    /// table grew: 140 ms a page at 10,000 messages in the soak).
+    /// the page, not a walk over the realm's messages (in the soak, 0.5 ms against 1.8 ms
+    /// at 10,000 messages; 93–140 ms while PostgreSQL's statistics were stale).
     fn id_col(&self) -> &'static str {
         match self.history_stream {
             None => "um.message_id",
