@@ -109,34 +109,36 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Run the same body against whichever pool the store holds, for reading (on SQLite, a
-/// read-only connection: a write there fails, so a misfiled write shows in every test). The
-/// body is compiled once per engine, so a query that does not type-check against both fails
-/// the build.
-macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+/// Run the same body against whichever pool the store holds, with `$pool` bound to it: on
+/// SQLite the `read` or the `write` side of [`SqlitePools`]. The body is compiled once per
+/// engine, so a query that does not type-check against both fails the build.
+macro_rules! on_pool {
+    ($side:ident, $store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
             $crate::Backend::Sqlite(pools) => {
-                let $pool = &pools.read;
+                let $pool = &pools.$side;
                 $body
             }
             $crate::Backend::Postgres($pool) => $body,
         }
     };
 }
+pub(crate) use on_pool;
+
+/// [`on_pool!`] for reading: on SQLite a read-only connection, so a write misfiled here fails
+/// in every test that reaches it.
+macro_rules! with_pool {
+    ($($body:tt)*) => {
+        $crate::on_pool!(read, $($body)*)
+    };
+}
 pub(crate) use with_pool;
 
-/// As [`with_pool!`], for a body that writes: on SQLite it waits its turn for the one
-/// writing connection.
+/// [`on_pool!`] for a body that writes: on SQLite it waits its turn for the one writing
+/// connection.
 macro_rules! with_writer {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.backend {
-            $crate::Backend::Sqlite(pools) => {
-                let $pool = &pools.write;
-                $body
-            }
-            $crate::Backend::Postgres($pool) => $body,
-        }
+    ($($body:tt)*) => {
+        $crate::on_pool!(write, $($body)*)
     };
 }
 pub(crate) use with_writer;
@@ -177,19 +179,21 @@ impl Store {
             SqlitePoolOptions::new()
                 .max_connections(connections)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                // A COMMIT that fails (disk full, I/O error) leaves SQLite's transaction open,
-                // and the connection must not go back to work inside it: later writes would
-                // answer success and never be committed. Roll back whatever is open before
-                // each use ("no transaction is active" is the usual, ignored, answer).
-                .before_acquire(|conn, _meta| {
-                    Box::pin(async move {
-                        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                        Ok(true)
-                    })
-                })
         };
-        // The writer first: it creates the file and turns on WAL.
-        let write = pool(1).connect_with(opts.clone()).await?;
+        // The writer first: it creates the file and turns on WAL. A COMMIT that fails (disk
+        // full, I/O error) leaves SQLite's transaction open, and the connection must not go
+        // back to work inside it: later writes would answer success and never be committed.
+        // So it rolls back whatever is open before each use ("no transaction is active" is
+        // the usual, ignored, answer). Readers never open a transaction and skip that.
+        let write = pool(1)
+            .before_acquire(|conn, _meta| {
+                Box::pin(async move {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Ok(true)
+                })
+            })
+            .connect_with(opts.clone())
+            .await?;
         let read = match &sqlite_file {
             Some(_) => {
                 pool(SQLITE_READERS)

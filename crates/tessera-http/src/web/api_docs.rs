@@ -17,10 +17,11 @@ const PAGES: &[(&str, &str)] = &[
     ("/api/fetch-api-key", "Fetch an API key (production)"),
 ];
 
+/// A documentation page: its template's struct and the handler that renders it for `$path`.
 macro_rules! doc_page {
-    ($name:ident, $path:literal) => {
+    ($(#[$doc:meta])* $handler:ident, $name:ident, $template:literal, $path:literal) => {
         #[derive(Template)]
-        #[template(path = $path)]
+        #[template(path = $template)]
         struct $name {
             c: Chrome,
             /// This organization's address, for the examples.
@@ -28,60 +29,45 @@ macro_rules! doc_page {
             pages: &'static [(&'static str, &'static str)],
             current: &'static str,
         }
+
+        $(#[$doc])*
+        pub async fn $handler(web: Web) -> Response {
+            let page = $name {
+                c: web.chrome().await,
+                site: web.app.realm_url(&web.subdomain),
+                pages: PAGES,
+                current: $path,
+            };
+            web.page(&page)
+        }
     };
 }
-doc_page!(IndexPage, "api_docs/index.html");
-doc_page!(ApiKeysPage, "api_docs/api_keys.html");
+
 doc_page!(
-    PythonBindingsPage,
-    "api_docs/configuring_python_bindings.html"
+    /// GET /api/ — the index of the documentation pages.
+    get_index,
+    IndexPage,
+    "api_docs/index.html",
+    "/api/"
 );
-doc_page!(FetchApiKeyPage, "api_docs/fetch_api_key.html");
-
-async fn parts(web: &Web) -> (Chrome, String) {
-    (web.chrome().await, web.app.realm_url(&web.subdomain))
-}
-
-/// GET /api/ — the index of the documentation pages.
-pub async fn get_index(web: Web) -> Response {
-    let (c, site) = parts(&web).await;
-    web.page(&IndexPage {
-        c,
-        site,
-        pages: PAGES,
-        current: "/api/",
-    })
-}
-
-/// GET /api/api-keys — finding a bot's or your own key, and invalidating one.
-pub async fn get_api_keys(web: Web) -> Response {
-    let (c, site) = parts(&web).await;
-    web.page(&ApiKeysPage {
-        c,
-        site,
-        pages: PAGES,
-        current: "/api/api-keys",
-    })
-}
-
-/// GET /api/configuring-python-bindings — `zuliprc`, environment variables, flags.
-pub async fn get_configuring_python_bindings(web: Web) -> Response {
-    let (c, site) = parts(&web).await;
-    web.page(&PythonBindingsPage {
-        c,
-        site,
-        pages: PAGES,
-        current: "/api/configuring-python-bindings",
-    })
-}
-
-/// GET /api/fetch-api-key — `POST /api/v1/fetch_api_key`, its parameters and errors.
-pub async fn get_fetch_api_key(web: Web) -> Response {
-    let (c, site) = parts(&web).await;
-    web.page(&FetchApiKeyPage {
-        c,
-        site,
-        pages: PAGES,
-        current: "/api/fetch-api-key",
-    })
-}
+doc_page!(
+    /// GET /api/api-keys — finding a bot's or your own key, and invalidating one.
+    get_api_keys,
+    ApiKeysPage,
+    "api_docs/api_keys.html",
+    "/api/api-keys"
+);
+doc_page!(
+    /// GET /api/configuring-python-bindings — `zuliprc`, environment variables, flags.
+    get_configuring_python_bindings,
+    PythonBindingsPage,
+    "api_docs/configuring_python_bindings.html",
+    "/api/configuring-python-bindings"
+);
+doc_page!(
+    /// GET /api/fetch-api-key — `POST /api/v1/fetch_api_key`, its parameters and errors.
+    get_fetch_api_key,
+    FetchApiKeyPage,
+    "api_docs/fetch_api_key.html",
+    "/api/fetch-api-key"
+);
