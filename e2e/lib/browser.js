@@ -83,12 +83,17 @@ export async function signIn(page, email, password, { next, expect = '/settings/
   if (expect !== null) await waitForPath(page, expect);
 }
 
-/** Save a full-page PNG as artifacts/<name>.png (name sanitised); returns the path. */
+/**
+ * Save a PNG as artifacts/<name>.png (name sanitised); returns the path. The whole page, unless
+ * a dialog is open: then the viewport, as a person sees it (a full-page shot would draw the
+ * modal's backdrop over only the scrolled-to part of the page).
+ */
 export async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-');
   const file = path.join(ARTIFACTS, `${safe}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  const modal = (await page.locator('dialog[open]').count()) > 0;
+  await page.screenshot({ path: file, fullPage: !modal });
   return file;
 }
 

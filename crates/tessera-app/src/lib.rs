@@ -42,6 +42,7 @@ mod users;
 mod webhooks;
 
 pub use accounts::Bootstrap;
+pub use api_keys::FetchedKey;
 pub use auth::{AuthFailure, Principal};
 pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -51,14 +51,8 @@ impl App {
         }
         let rows: Vec<SettingChange> = changes
             .iter()
-            .map(|(s, v)| SettingChange {
-                name: s.name.into(),
-                old: current
-                    .get(&format!("realm_{}", s.name))
-                    .cloned()
-                    .unwrap_or(Value::Null)
-                    .to_string(),
-                new: v.to_string(),
+            .map(|(s, v)| {
+                SettingChange::between(s.name, current.get(&format!("realm_{}", s.name)), v)
             })
             .collect();
         self.store()

@@ -63,15 +63,7 @@ impl App {
         }
         let rows: Vec<SettingChange> = changes
             .iter()
-            .map(|(s, v)| SettingChange {
-                name: s.name.into(),
-                old: current
-                    .get(s.name)
-                    .cloned()
-                    .unwrap_or(Value::Null)
-                    .to_string(),
-                new: v.to_string(),
-            })
+            .map(|(s, v)| SettingChange::between(s.name, current.get(s.name), v))
             .collect();
         self.store()
             .set_user_settings(me.id, &rows, me.id, self.now())

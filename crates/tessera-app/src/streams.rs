@@ -8,7 +8,9 @@ use crate::{App, AppError, Result};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_core::Role;
-use tessera_store::{NewStream, StoreError, StreamRow, SubscriptionRow, UserRow};
+use tessera_store::{
+    NewStream, StoreError, StreamRow, SubscriptionRow, SubscriptionSettings, UserRow,
+};
 
 /// Zulip's `STREAM_ASSIGNMENT_COLORS`, in order.
 pub const STREAM_COLORS: [&str; 24] = [
@@ -76,15 +78,10 @@ pub struct Subscription {
     pub channel: Channel,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribers: Option<Vec<i64>>,
-    pub color: String,
-    pub is_muted: bool,
+    /// Zulip's older name for "not muted", still sent beside `is_muted`.
     pub in_home_view: bool,
-    pub pin_to_top: bool,
-    pub desktop_notifications: Option<bool>,
-    pub audible_notifications: Option<bool>,
-    pub push_notifications: Option<bool>,
-    pub email_notifications: Option<bool>,
-    pub wildcard_mentions_notify: Option<bool>,
+    #[serde(flatten)]
+    pub settings: SubscriptionSettings,
 }
 
 /// Zulip's limits on channel names and descriptions.
@@ -158,15 +155,8 @@ impl App {
         Subscription {
             channel: self.channel_object(&sub.stream, admins),
             subscribers,
-            color: sub.color.clone(),
-            is_muted: sub.is_muted,
-            in_home_view: !sub.is_muted,
-            pin_to_top: sub.pin_to_top,
-            desktop_notifications: sub.desktop_notifications,
-            audible_notifications: sub.audible_notifications,
-            push_notifications: sub.push_notifications,
-            email_notifications: sub.email_notifications,
-            wildcard_mentions_notify: sub.wildcard_mentions_notify,
+            in_home_view: !sub.settings.is_muted,
+            settings: sub.settings.clone(),
         }
     }
 
@@ -412,7 +402,7 @@ impl App {
             .subscriptions_of(user_id)
             .await?
             .into_iter()
-            .map(|s| s.color)
+            .map(|s| s.settings.color)
             .collect();
         Ok(STREAM_COLORS
             .iter()

@@ -67,21 +67,7 @@ pub const EMOJISETS: [(&str, &str); 4] = [
     ("google-blob", "Google blobs"),
 ];
 
-/// Notification sounds offered (`available_notification_sounds`).
-pub const NOTIFICATION_SOUNDS: [&str; 11] = [
-    "chime",
-    "ding",
-    "droplet",
-    "engaged",
-    "gentle-ding",
-    "impressed",
-    "light",
-    "mallet",
-    "open",
-    "tuesday",
-    "zulip",
-];
-
+/// The values `notification_sound` accepts: "none", then the sounds offered.
 const SOUND_CHOICES: &[&str] = &[
     "none",
     "chime",
@@ -96,6 +82,9 @@ const SOUND_CHOICES: &[&str] = &[
     "tuesday",
     "zulip",
 ];
+
+/// Notification sounds offered (`available_notification_sounds`).
+pub const NOTIFICATION_SOUNDS: &[&str] = SOUND_CHOICES.split_at(1).1;
 
 /// The interface languages Zulip ships (code, name in that language): `default_language`
 /// must be one of them, and its events carry the name.

@@ -6,7 +6,7 @@ use crate::error::ApiResult;
 use crate::params::Params;
 use crate::users::path_id;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_app::{App, BotPatch, BotView, NewBot};
@@ -153,16 +153,16 @@ pub async fn get_bot_zuliprc(
     Path(bot_id): Path<String>,
 ) -> ApiResult<Response> {
     let text = app.bot_zuliprc(&who, path_id(&bot_id)?).await?;
-    let mut resp = (StatusCode::OK, text).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"zuliprc\""),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"zuliprc\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response())
 }

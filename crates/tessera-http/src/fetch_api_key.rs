@@ -8,8 +8,8 @@ use crate::params::Params;
 use crate::request_info::RequestInfo;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::json;
-use tessera_app::App;
+use serde_json::{Value, json};
+use tessera_app::{App, FetchedKey};
 
 /// POST /api/v1/fetch_api_key — `username`, `password` → `api_key`, `email`, `user_id`.
 pub async fn post_fetch_api_key(
@@ -30,11 +30,7 @@ pub async fn post_fetch_api_key(
     let user = app.user_row(fetched.user_id).await?;
     app.note_login(&user, &origin.client, origin.ip.as_deref(), "fetch_api_key")
         .await?;
-    Ok(params.success(json!({
-        "api_key": fetched.api_key.expose(),
-        "email": fetched.email,
-        "user_id": fetched.user_id,
-    })))
+    Ok(params.success(key_answer(&fetched)))
 }
 
 /// POST /api/v1/dev_fetch_api_key — development mode only: `username` → the key, no password.
@@ -46,11 +42,7 @@ pub async fn post_dev_fetch_api_key(
     app.require_development()?;
     let username = params.required("username")?;
     let fetched = app.dev_fetch_api_key(&origin.subdomain, &username).await?;
-    Ok(params.success(json!({
-        "api_key": fetched.api_key.expose(),
-        "email": fetched.email,
-        "user_id": fetched.user_id,
-    })))
+    Ok(params.success(key_answer(&fetched)))
 }
 
 /// POST /json/fetch_api_key — session + `password` (default "") → `api_key`, `email`; a wrong
@@ -63,4 +55,13 @@ pub async fn post_json_fetch_api_key(
     let password = params.optional("password").unwrap_or_default();
     let (key, email) = app.reveal_own_api_key(&who, &password).await?;
     Ok(params.success(json!({ "api_key": key.expose(), "email": email })))
+}
+
+/// The answer of both fetch endpoints: the key (shown here, once), its email and user id.
+fn key_answer(fetched: &FetchedKey) -> Value {
+    json!({
+        "api_key": fetched.api_key.expose(),
+        "email": fetched.email,
+        "user_id": fetched.user_id,
+    })
 }

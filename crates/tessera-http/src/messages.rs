@@ -231,40 +231,21 @@ pub async fn delete_message(
     Ok(params.success(json!({})))
 }
 
-async fn reaction(
-    app: App,
-    who: tessera_app::Principal,
-    id: String,
+/// POST /api/v1/messages/{message_id}/reactions (also /json) — add an emoji reaction
+/// (`ADD`); DELETE on the same path removes one.
+pub async fn reaction<const ADD: bool>(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
     mut params: Params,
-    add: bool,
 ) -> ApiResult<Response> {
     let id = path_id(&id)?;
     let _ = params.optional("message_id");
     let name = params.optional("emoji_name");
     let code = params.optional("emoji_code");
     let kind = params.optional("reaction_type");
-    app.react(&who, id, name, code, kind, add).await?;
+    app.react(&who, id, name, code, kind, ADD).await?;
     Ok(params.success(json!({})))
-}
-
-/// POST /api/v1/messages/{message_id}/reactions (also /json) — add an emoji reaction.
-pub async fn post_reaction(
-    State(app): State<App>,
-    Caller(who): Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> ApiResult<Response> {
-    reaction(app, who, id, params, true).await
-}
-
-/// DELETE /api/v1/messages/{message_id}/reactions (also /json) — remove one.
-pub async fn delete_reaction(
-    State(app): State<App>,
-    Caller(who): Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> ApiResult<Response> {
-    reaction(app, who, id, params, false).await
 }
 
 /// POST /api/v1/messages/flags (also /json) — add or remove `read`/`starred`.

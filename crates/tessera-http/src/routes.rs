@@ -74,8 +74,8 @@ pub(crate) fn shared_routes() -> Router<App> {
         )
         .route(
             "/messages/{message_id}/reactions",
-            post(messages::post_reaction)
-                .delete(messages::delete_reaction)
+            post(messages::reaction::<true>)
+                .delete(messages::reaction::<false>)
                 .fallback(only(&["POST", "DELETE"])),
         )
         .route(

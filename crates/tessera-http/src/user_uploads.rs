@@ -99,7 +99,19 @@ fn file_response(d: Download, download: bool) -> Response {
     if download && disposition.starts_with("inline") {
         disposition = disposition.replacen("inline", "attachment", 1);
     }
-    let mut r = (StatusCode::OK, d.bytes).into_response();
+    let mut r = (
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, "private, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            ),
+        ],
+        d.bytes,
+    )
+        .into_response();
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&a.content_type) {
         h.insert(header::CONTENT_TYPE, v);
@@ -107,18 +119,6 @@ fn file_response(d: Download, download: bool) -> Response {
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, immutable"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
     r
 }
 

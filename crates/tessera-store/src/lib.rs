@@ -48,6 +48,7 @@ pub use sessions::{SessionOrigin, SessionRow};
 pub use settings::SettingChange;
 pub use streams::{
     NewStream, PropertyValue, StreamChange, StreamRow, SubscriptionProperty, SubscriptionRow,
+    SubscriptionSettings,
 };
 pub use user_groups::UserGroupRow;
 pub use user_status::{StatusChange, UserStatusRow};

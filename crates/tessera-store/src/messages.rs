@@ -49,6 +49,28 @@ pub struct MessageRow {
     pub has_user_message: bool,
 }
 
+impl MessageRow {
+    /// The row of a message just stored as `new` under `id`, as its sender reads it (no
+    /// flags yet, a `user_messages` row).
+    pub fn sent(id: i64, new: NewMessage) -> MessageRow {
+        MessageRow {
+            id,
+            realm_id: new.realm_id,
+            sender_id: new.sender_id,
+            recipient_type: new.recipient_type,
+            recipient_id: new.recipient_id,
+            topic: new.topic,
+            content: new.content,
+            rendered_content: new.rendered_content,
+            date_sent: new.date_sent,
+            last_edit_time: None,
+            sending_client: new.sending_client,
+            flags: 0,
+            has_user_message: true,
+        }
+    }
+}
+
 /// A reaction.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReactionRow {
@@ -267,21 +289,7 @@ impl Store {
         anchor: i64,
         limit: i64,
     ) -> Result<Vec<MessageRow>> {
-        let (from, binds) = q.sql();
-        let n = binds.len();
-        let id = q.id_col();
-        let sql = format!(
-            "SELECT {MESSAGE_COLS} {from} AND {id} < ${} ORDER BY {id} DESC LIMIT ${}",
-            n + 1,
-            n + 2
-        );
-        Ok(with_pool!(self, pool => {
-            bind_all!(sqlx::query_as::<_, MessageRow>(&sql), &binds)
-                .bind(anchor)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }))
+        self.messages_around(q, "<", "DESC", anchor, limit).await
     }
 
     /// Messages matching `q` with ids from `anchor` up (oldest first, at most `limit`).
@@ -291,11 +299,24 @@ impl Store {
         anchor: i64,
         limit: i64,
     ) -> Result<Vec<MessageRow>> {
+        self.messages_around(q, ">=", "ASC", anchor, limit).await
+    }
+
+    /// One page of `q` walking the message id from `anchor`: `cmp` and `order` are fixed SQL
+    /// (`<`/`DESC` or `>=`/`ASC`), never caller text.
+    async fn messages_around(
+        &self,
+        q: &MessageQuery,
+        cmp: &'static str,
+        order: &'static str,
+        anchor: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
         let (from, binds) = q.sql();
         let n = binds.len();
         let id = q.id_col();
         let sql = format!(
-            "SELECT {MESSAGE_COLS} {from} AND {id} >= ${} ORDER BY {id} ASC LIMIT ${}",
+            "SELECT {MESSAGE_COLS} {from} AND {id} {cmp} ${} ORDER BY {id} {order} LIMIT ${}",
             n + 1,
             n + 2
         );

@@ -16,6 +16,16 @@ pub struct SettingChange {
 }
 
 impl SettingChange {
+    /// The change of setting `name` from `old` (none: never set, stored as JSON `null`) to
+    /// `new`, both kept as JSON text.
+    pub fn between(name: &str, old: Option<&serde_json::Value>, new: &serde_json::Value) -> Self {
+        SettingChange {
+            name: name.into(),
+            old: old.unwrap_or(&serde_json::Value::Null).to_string(),
+            new: new.to_string(),
+        }
+    }
+
     fn audit_extra(&self) -> String {
         let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
         serde_json::json!({"1": parse(&self.old), "2": parse(&self.new), "property": self.name})

@@ -25,6 +25,16 @@ pub struct StreamRow {
 pub struct SubscriptionRow {
     pub user_id: i64,
     pub active: bool,
+    #[sqlx(flatten)]
+    pub settings: SubscriptionSettings,
+    #[sqlx(flatten)]
+    pub stream: StreamRow,
+}
+
+/// A subscriber's own settings for a channel, stored as Zulip names them; the subscription
+/// object on the wire carries them under these names (so they are defined once, here).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct SubscriptionSettings {
     pub color: String,
     pub is_muted: bool,
     pub pin_to_top: bool,
@@ -33,8 +43,6 @@ pub struct SubscriptionRow {
     pub push_notifications: Option<bool>,
     pub email_notifications: Option<bool>,
     pub wildcard_mentions_notify: Option<bool>,
-    #[sqlx(flatten)]
-    pub stream: StreamRow,
 }
 
 /// A channel to create.

@@ -57,9 +57,10 @@ pub struct FlagsForNarrow {
 }
 
 impl App {
-    /// Set or clear a flag on the caller's rows of these messages and announce the ids that
-    /// changed (Zulip's `do_update_message_flags`; the event goes out even when none did).
-    async fn change_flags(
+    /// `POST /messages/flags`: set or clear a flag on the caller's rows of these messages and
+    /// announce the ids that changed (Zulip's `do_update_message_flags`; the event goes out
+    /// even when none did). Answers the ids changed.
+    pub async fn update_flags(
         &self,
         who: &Principal,
         ids: &[i64],
@@ -78,17 +79,6 @@ impl App {
                    "flag": flag, "messages": changed, "all": false}),
         ));
         Ok(changed)
-    }
-
-    /// `POST /messages/flags`: the ids changed.
-    pub async fn update_flags(
-        &self,
-        who: &Principal,
-        ids: &[i64],
-        flag: &str,
-        op: &str,
-    ) -> Result<Vec<i64>> {
-        self.change_flags(who, ids, flag, op).await
     }
 
     /// `POST /messages/flags/narrow`: the range is found as `GET /messages` finds it (at
@@ -117,7 +107,7 @@ impl App {
             ..
         } = self.fetch_range(who, &f).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let changed = self.change_flags(who, &ids, flag, op).await?;
+        let changed = self.update_flags(who, &ids, flag, op).await?;
         Ok(FlagsForNarrow {
             processed_count: ids.len(),
             updated_count: changed.len(),

@@ -120,21 +120,7 @@ impl App {
         };
         let id = self.store().insert_message(&new, &rows).await?;
         self.claim_uploads(who.user_id.0, id, &content).await;
-        let row = MessageRow {
-            id,
-            realm_id: who.realm_id,
-            sender_id: who.user_id.0,
-            recipient_type,
-            recipient_id,
-            topic: topic.clone(),
-            content: content.clone(),
-            rendered_content: rendered.html.clone(),
-            date_sent: now,
-            last_edit_time: None,
-            sending_client: out.client.clone(),
-            flags: 0,
-            has_user_message: true,
-        };
+        let row = MessageRow::sent(id, new);
         let mut streams = HashMap::new();
         if let Some(s) = &stream {
             streams.insert(s.id, Some(s.clone()));

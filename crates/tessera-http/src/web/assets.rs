@@ -1,7 +1,7 @@
 //! `/static/…`: the stylesheet, script and icon, compiled into the binary.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 const FILES: &[(&str, &str, &str)] = &[
@@ -27,16 +27,13 @@ pub async fn get_static(Path(file): Path<String>) -> Response {
     let Some((_, content_type, body)) = FILES.iter().find(|(name, _, _)| *name == file) else {
         return crate::fallback::not_found().into_response();
     };
-    let mut resp = (StatusCode::OK, *body).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    resp
+    (
+        [
+            (header::CONTENT_TYPE, *content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        *body,
+    )
+        .into_response()
 }
