@@ -317,6 +317,8 @@ impl App {
             None,
         );
         new.bot_type = Some(tessera_core::BotType::Generic.as_i64());
+        // Bots join no channel (see `onboard`).
+        new.default_stream_colors.clear();
         match self.store().create_user(new, None, self.now()).await {
             Ok(u) => Ok(u),
             Err(tessera_store::StoreError::Conflict(_)) => {
@@ -326,14 +328,15 @@ impl App {
         }
     }
 
-    /// What every new account gets: the default channels, and (people) Welcome Bot's
-    /// direct message.
+    /// What every new person gets: the default channels and Welcome Bot's direct message.
+    /// Bots get neither: Zulip's `do_create_user` runs `process_new_human_user` (which adds
+    /// the default channels) only when `bot_type is None`.
     pub async fn onboard(&self, user: &UserRow) -> Result<()> {
-        for s in self.ensure_default_streams(user.realm_id).await? {
-            self.subscribe_user(user.id, &s).await?;
-        }
         if user.is_bot {
             return Ok(());
+        }
+        for s in self.ensure_default_streams(user.realm_id).await? {
+            self.subscribe_user(user.id, &s).await?;
         }
         let bot = self.welcome_bot(user.realm_id).await?;
         let realm_url = self.realm_url(&self.realm_by_id(user.realm_id).await?.string_id);

@@ -112,6 +112,8 @@ impl App {
 
         let (mut row, key) = self.new_user_row(who.realm_id, &email, full_name, Role::Member, None);
         row.bot_type = Some(bot_type.as_i64());
+        // Bots join no channel (see `onboard`).
+        row.default_stream_colors.clear();
         row.bot_owner_id = Some(who.user_id.0);
         if bot_type.has_service() {
             let token = tessera_core::api_key::random_base62(32);

@@ -97,7 +97,8 @@ pub struct NewUser {
     pub service: Option<NewService>,
     pub timezone: String,
     /// Subscribe the new account to the realm's default channels in the same transaction,
-    /// with these colours in order (Zulip's palette).
+    /// with these colours in order (Zulip's palette, repeated when there are more channels);
+    /// empty: it joins no channel (bots).
     pub default_stream_colors: Vec<String>,
 }
 
@@ -242,17 +243,13 @@ impl Store {
             let mut tx = pool.begin().await?;
             let id = insert_user!(tx, new, realm_id, acting, now);
             // The account and its default channels land together or not at all.
-            let defaults: Vec<(i64,)> = sqlx::query_as(
+            let defaults: Vec<(i64,)> = if colors.is_empty() { Vec::new() } else { sqlx::query_as(
                 "SELECT id FROM streams WHERE realm_id = $1 AND is_default AND NOT deactivated ORDER BY name_lower",
             )
             .bind(realm_id)
             .fetch_all(&mut *tx)
-            .await?;
-            for (i, (stream_id,)) in defaults.iter().enumerate() {
-                let color = colors
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| "#c2c2c2".to_owned());
+            .await? };
+            for (color, (stream_id,)) in colors.iter().cycle().zip(&defaults) {
                 sqlx::query(
                     "INSERT INTO subscriptions (user_id, stream_id, active, color) VALUES ($1, $2, TRUE, $3) \
                      ON CONFLICT (user_id, stream_id) DO NOTHING",

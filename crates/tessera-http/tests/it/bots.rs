@@ -34,6 +34,19 @@ both!(create_list_and_reveal, |t: TestApp| async move {
         .await;
     assert_eq!(me.ok()["bot_type"], 1);
     assert_eq!(me.body["bot_owner_id"], 1);
+    // A new bot is subscribed to nothing: Zulip adds the default channels to people only.
+    let subs = t
+        .get(
+            "/api/v1/users/me/subscriptions",
+            Some(("cookie-bot@tessera.test", &key)),
+        )
+        .await;
+    assert_eq!(
+        subs.ok()["subscriptions"],
+        serde_json::json!([]),
+        "{}",
+        subs.text
+    );
     // Listing never carries keys.
     let list = t.get("/api/v1/bots", Some(t.owner())).await;
     assert_eq!(list.ok()["bots"][0]["username"], "cookie-bot@tessera.test");
