@@ -263,6 +263,36 @@ def test_cli_key_regenerate(tessera: Tessera) -> None:
     assert_success(tessera.client_from_zuliprc(new_rc).get_profile())
 
 
+def test_cli_key_check(tessera: Tessera) -> None:
+    """`tessera key check` (key on stdin): 0 live, 3 well-formed but not live, 1 not a key;
+    never names the account."""
+    def check(key: str, *flags: str) -> Any:
+        return tessera.run("key", "check", *flags, stdin=key + "\n", check=False)
+
+    member = tessera.create_user("zorbit@example.com", "Zorbit", "zorbit-password-Compat-9")
+    old_key = parse_zuliprc(tessera.zuliprc_text(member.email))["key"]
+    live = check(old_key)
+    assert live.returncode == 0 and live.stdout.startswith("live:"), live
+    new_key = tessera.regenerate_key_cli(member.email)
+    replaced = check(old_key)
+    assert replaced.returncode == 3 and "not live" in replaced.stderr, replaced
+    offline = check(old_key, "--offline")
+    assert offline.returncode == 0 and offline.stdout.startswith("well-formed:"), offline
+    assert check(new_key).returncode == 0
+    tessera.run("user", "deactivate", "--email", member.email)
+    assert check(new_key).returncode == 3
+    typo = new_key[:5] + ("a" if new_key[5] != "a" else "b") + new_key[6:]
+    for bad in (typo, "abc", "x" * 33, ""):
+        cp = check(bad)
+        assert cp.returncode == 1 and "not a tessera key" in cp.stderr, (bad, cp)
+    # A key given as an argument works the same; no verdict names whose key it is.
+    arg = tessera.run("key", "check", new_key, check=False)
+    assert arg.returncode == 3
+    for cp in (live, replaced, offline, arg):
+        text = (cp.stdout + cp.stderr).lower()
+        assert "zorbit" not in text and "example.com" not in text, cp
+
+
 # ---------------------------------------------------------------------------
 # 8. server_settings ignores bogus auth
 

@@ -57,6 +57,18 @@ impl App {
             .map_err(AppError::failed("opening an API key"))
     }
 
+    /// Whether a key would authenticate now: some account holds it, and that account and its
+    /// organization are active. Read from the store, not the key cache, so the answer is
+    /// current (`tessera key check`); the answer never says whose key it is.
+    pub async fn api_key_is_live(&self, key: &ApiKey) -> Result<bool> {
+        let digest = self.secret().digest(Purpose::ApiKey, key.expose());
+        Ok(self
+            .store()
+            .auth_by_digest(&digest.0)
+            .await?
+            .is_some_and(|r| r.is_active && !r.realm_deactivated))
+    }
+
     /// `POST /api/v1/fetch_api_key`: username + password → the existing key.
     ///
     /// Order (Zulip's `api_fetch_api_key`, `EmailAuthBackend` and

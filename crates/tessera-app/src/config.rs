@@ -31,6 +31,9 @@ pub struct Config {
     pub api_by_user: (u64, u32),
     /// How long `GET /events` waits before answering with a heartbeat (Zulip: 45–55 s).
     pub event_heartbeat: std::time::Duration,
+    /// Public keys that may sign leak reports (`--secret-scanning-keys`); `None`: reports are
+    /// refused.
+    pub secret_scanning_keys: Option<tessera_core::secret_scanning::PublicKeys>,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             emails_by_ip: (86400, 5),
             api_by_user: (60, 200),
             event_heartbeat: std::time::Duration::from_secs(50),
+            secret_scanning_keys: None,
         }
     }
 }

@@ -15,6 +15,7 @@ mod error;
 mod events;
 mod fanout;
 mod key_cache;
+mod leaked_keys;
 mod mail;
 mod maintenance;
 mod messages;

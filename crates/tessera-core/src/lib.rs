@@ -16,6 +16,7 @@ pub mod names;
 pub mod password;
 pub mod realm_settings;
 pub mod role;
+pub mod secret_scanning;
 pub mod secrets;
 pub mod token;
 pub mod uploads;

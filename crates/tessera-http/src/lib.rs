@@ -21,6 +21,7 @@ mod push_devices;
 mod realm;
 mod request_info;
 mod routes;
+mod secret_scanning;
 mod server_settings;
 mod settings;
 mod streams;

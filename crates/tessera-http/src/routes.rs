@@ -241,6 +241,10 @@ pub(crate) fn api_only_routes() -> Router<App> {
             post(fetch_api_key::post_dev_fetch_api_key).fallback(only(&["POST"])),
         )
         .route(
+            "/secret_scanning/report",
+            post(secret_scanning::post_report).fallback(only(&["POST"])),
+        )
+        .route(
             "/users/me/api_key/regenerate",
             post(users::post_regenerate_own_key).fallback(only(&["POST"])),
         )

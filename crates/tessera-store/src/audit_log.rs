@@ -25,6 +25,9 @@ pub enum AuditEvent {
     LoggedOutEverywhere,
     /// tessera's own: an API key was fetched with a password or handed to an app.
     ApiKeyFetched,
+    /// tessera's own: a secret scanner reported the account's key published (extra: url,
+    /// source, type); the key was replaced.
+    ApiKeyLeakReported,
 }
 
 impl AuditEvent {
@@ -46,6 +49,7 @@ impl AuditEvent {
             AuditEvent::SessionsEnded => 9002,
             AuditEvent::LoggedOutEverywhere => 9003,
             AuditEvent::ApiKeyFetched => 9004,
+            AuditEvent::ApiKeyLeakReported => 9005,
         }
     }
 }

@@ -113,6 +113,11 @@ pub struct ServeArgs {
     /// On SIGTERM, seconds in-flight requests get to finish (long polls answer at once).
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", default_value_t = 15)]
     pub shutdown_grace: u64,
+    /// Accept leak reports at /api/v1/secret_scanning/report signed by these public keys: a
+    /// JSON file in the shape GitHub publishes them (`{"public_keys":[{"key_identifier",
+    /// "key"}]}`, P-256 PEM keys); read at start, nothing is fetched. Unset: reports are refused.
+    #[arg(long, env = "TESSERA_SECRET_SCANNING_KEYS")]
+    pub secret_scanning_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +196,20 @@ pub enum BotCommand {
 pub enum KeyCommand {
     /// Generate a new API key (prints it); the old one stops working at once.
     Regenerate(EmailArg),
+    /// Tell whether a string is a well-formed tessera API key (shape and checksum) and, unless
+    /// --offline, whether it is live; never whose it is. Exit 0: well-formed (and live); 1: not
+    /// a tessera key; 3: well-formed but not live.
+    Check(KeyCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCheckArgs {
+    /// The string to check (default: the first line of standard input, which keeps a key out
+    /// of the process list and the shell history).
+    pub key: Option<String>,
+    /// Check shape and checksum only; do not open the store.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

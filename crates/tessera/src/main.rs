@@ -138,6 +138,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("{}", key.expose());
             Ok(())
         }
+        Command::Key(KeyCommand::Check(a)) => key_check(&store_args, a).await,
         Command::Zuliprc(a) => {
             let app = setup::open(&store_args, None).await?;
             let realm = app.realm_for_subdomain(&store_args.realm).await?;
@@ -146,6 +147,51 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Healthcheck(args) => health::healthcheck(&store_args, args).await,
+    }
+}
+
+/// `tessera key check`: the verdict on stdout when the string is a well-formed (live) key, on
+/// stderr with exit 1 (not a tessera key) or 3 (well-formed, not live) otherwise.
+async fn key_check(store_args: &cli::StoreArgs, a: cli::KeyCheckArgs) -> Result<(), Failure> {
+    let text = match a.key {
+        Some(k) => k,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| Failure {
+                msg: format!("cannot read standard input: {e}"),
+                code: 2,
+            })?;
+            line
+        }
+    };
+    let key = tessera_core::ApiKey::parse(&text).map_err(|e| Failure {
+        msg: match e {
+            tessera_core::ApiKeyError::Malformed => {
+                "not a tessera key: an API key is 32 letters and digits".to_owned()
+            }
+            tessera_core::ApiKeyError::BadChecksum => "not a tessera key: 32 letters and \
+                digits, but its checksum does not match (mistyped, or a key of another server)"
+                .to_owned(),
+        },
+        code: 1,
+    })?;
+    if a.offline {
+        println!(
+            "well-formed: a tessera API key by shape and checksum (not checked against the store)"
+        );
+        return Ok(());
+    }
+    let app = setup::open(store_args, None).await?;
+    if app.api_key_is_live(&key).await? {
+        println!("live: a tessera API key that authenticates an account now");
+        Ok(())
+    } else {
+        Err(Failure {
+            msg: "not live: a well-formed tessera key that no active account holds (replaced by \
+                a new key, its account or organization deactivated, or never issued here)"
+                .to_owned(),
+            code: 3,
+        })
     }
 }
 

@@ -236,7 +236,18 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", serve.listen));
     let site = parse_site(&raw_site)?;
+    let scanning_keys = match &serve.secret_scanning_keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+            let keys = tessera_core::secret_scanning::PublicKeys::from_json(&text)
+                .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+            Some(keys)
+        }
+        None => None,
+    };
     let app = open_with(args, Some(site), |config| {
+        config.secret_scanning_keys = scanning_keys;
         config.development = serve.development;
         config.auth_failures_by_ip = (600, serve.auth_failures_per_ip);
         config.api_by_user = (60, serve.api_rate_limit.max(1));

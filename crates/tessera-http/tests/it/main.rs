@@ -14,6 +14,7 @@ mod devices;
 mod drafts;
 mod dump;
 mod fetch_api_key;
+mod leak_reports;
 mod mark_as_read;
 mod message_history;
 mod messages;
