@@ -293,6 +293,61 @@ def test_cli_key_check(tessera: Tessera) -> None:
         assert "zorbit" not in text and "example.com" not in text, cp
 
 
+def test_named_keys_with_the_unmodified_client(tessera: Tessera) -> None:
+    """Named keys (tessera's own) work in the unmodified bindings over Basic auth: a full key
+    does what the account key does; a read-only key reads and polls events, and a send is
+    refused with a 403 (not a 401, which clients take for a logout); revoking one key, or
+    regenerating the account key, ends it."""
+    member = tessera.create_user("keyring@example.com", "Key Ring", "keyring-password-Compat-9")
+    account = tessera.client_from_zuliprc(tessera.zuliprc(member.email))
+    # Created through the API by the account key, and through the CLI.
+    res = assert_success(account.call_endpoint(
+        url="users/me/api_keys", method="POST",
+        request={"name": "reader", "scope": "read"},
+    ))
+    read_key, read_id = res["api_key"], res["key"]["id"]
+    assert is_api_key(read_key) and res["key"]["scope"] == "read", res
+    cp = tessera.run("key", "create", "--email", member.email, "--name", "deploy")
+    full_key = cp.stdout.strip()
+    assert is_api_key(full_key), cp
+    assert full_key not in cp.stderr and "shown only this once" in cp.stderr, cp
+
+    full = tessera.client(member.email, full_key)
+    assert assert_success(full.get_profile())["email"] == member.email
+    assert_success(full.send_message({
+        "type": "stream", "to": "general", "topic": "named keys", "content": "from a named key",
+    }))
+
+    reader = tessera.client(member.email, read_key)
+    assert assert_success(reader.get_profile())["email"] == member.email
+    queue = assert_success(reader.register(event_types=["message"]))
+    assert_success(reader.get_messages({"anchor": "newest", "num_before": 5, "num_after": 0}))
+    refused = reader.send_message({
+        "type": "stream", "to": "general", "topic": "named keys", "content": "must not land",
+    })
+    assert refused.get("result") == "error" and refused.get("code") == "API_KEY_SCOPE", refused
+    with tessera.http() as http:
+        r = http.post(
+            tessera.site + "/api/v1/messages",
+            auth=(member.email, read_key),
+            data={"type": "stream", "to": "general", "topic": "t", "content": "x"},
+            timeout=15,
+        )
+        assert r.status_code == 403 and "WWW-Authenticate" not in r.headers, (r.status_code, r.text)
+    assert_success(reader.get_events(queue_id=queue["queue_id"], last_event_id=-1, dont_block=True))
+
+    # The CLI lists them (never the keys), and revokes one alone.
+    listed = tessera.run("key", "list", "--email", member.email).stdout
+    assert "reader" in listed and "deploy" in listed, listed
+    assert read_key not in listed and full_key not in listed, listed
+    tessera.run("key", "revoke", "--email", member.email, str(read_id))
+    assert_error(reader.get_profile(), INVALID_KEY)
+    assert_success(full.get_profile())
+    # A new account key ends every named key.
+    assert_success(account.call_endpoint(url="users/me/api_key/regenerate", method="POST"))
+    assert_error(full.get_profile(), INVALID_KEY)
+
+
 # ---------------------------------------------------------------------------
 # 8. server_settings ignores bogus auth
 

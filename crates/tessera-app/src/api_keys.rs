@@ -57,8 +57,8 @@ impl App {
             .map_err(AppError::failed("opening an API key"))
     }
 
-    /// Whether a key would authenticate now: some account holds it, and that account and its
-    /// organization are active. Read from the store, not the key cache, so the answer is
+    /// Whether a key would authenticate now: some account holds it (as its account key or a
+    /// live, unexpired named key), and that account and its organization are active. Read from the store, not the key cache, so the answer is
     /// current (`tessera key check`); the answer never says whose key it is.
     pub async fn api_key_is_live(&self, key: &ApiKey) -> Result<bool> {
         let digest = self.secret().digest(Purpose::ApiKey, key.expose());
@@ -66,7 +66,11 @@ impl App {
             .store()
             .auth_by_digest(&digest.0)
             .await?
-            .is_some_and(|r| r.is_active && !r.realm_deactivated))
+            .is_some_and(|r| {
+                r.is_active
+                    && !r.realm_deactivated
+                    && r.key_expires_at.is_none_or(|at| at > self.now())
+            }))
     }
 
     /// `POST /api/v1/fetch_api_key`: username + password → the existing key.
@@ -201,13 +205,14 @@ impl App {
 
     /// Zulip's `do_regenerate_api_key`: new key (digest + sealed copy), audit 127 by `acting`,
     /// the user's push registrations removed, old digest evicted here and announced to other
-    /// processes — all in one transaction. The old key is refused on the very next request.
+    /// processes — all in one transaction, which also revokes every named key of the account.
+    /// The old key is refused on the very next request.
     pub async fn regenerate_api_key(&self, user: &UserRow, acting: i64) -> Result<ApiKey> {
         let key = ApiKey::generate();
         let digest = self.secret().digest(Purpose::ApiKey, key.expose());
         let secret = self.secret().clone();
         let plain = key.expose().to_owned();
-        let old = self
+        let (old, revoked) = self
             .store()
             .rotate_api_key(
                 user.id,
@@ -220,6 +225,11 @@ impl App {
         let cache = &self.inner.key_cache;
         cache.evict(&old).await;
         cache.evict(&digest.0).await;
+        // The account's named keys ended with it (the seed: a new key logs you out of
+        // everything).
+        for d in &revoked {
+            cache.evict(d).await;
+        }
         // Clients holding the old key must register again, with the new one.
         self.events()
             .publish(crate::Notice::DropQueues { user: user.id });

@@ -4,7 +4,7 @@
 
 use crate::{App, AppError, Result};
 use tessera_core::secrets::Purpose;
-use tessera_core::{ApiKey, ApiKeyError, BotType, Role, UserId};
+use tessera_core::{ApiKey, ApiKeyError, BotType, KeyScope, Role, UserId};
 use tessera_store::{AuthRow, UserRow};
 
 /// An authenticated caller.
@@ -21,6 +21,38 @@ pub struct Principal {
     /// Which key-cache entry this principal came from (0: not from the cache). The caller's
     /// cached `GET /users/me` row is used only under the same entry, so it dies with it.
     pub(crate) generation: u64,
+    /// Which key authenticated the caller, and what it may do.
+    pub grant: KeyGrant,
+}
+
+/// What the key of a request may do: the account key (Zulip's) and web sessions may do
+/// everything; a named key has its own id, scope and expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyGrant {
+    /// The named key's id (`None`: the account key or a session).
+    pub key_id: Option<i64>,
+    pub scope: KeyScope,
+    /// Microseconds since the epoch after which the key is refused.
+    pub expires_at: Option<i64>,
+}
+
+impl KeyGrant {
+    /// The account key, or a web session.
+    pub const ACCOUNT: KeyGrant = KeyGrant {
+        key_id: None,
+        scope: KeyScope::FULL,
+        expires_at: None,
+    };
+
+    /// Refuse a request that needs `need` unless the key's scope has it: 403, never 401
+    /// (clients treat a 401 as a logout).
+    pub fn require(&self, need: KeyScope) -> Result<()> {
+        if self.scope.allows(need) {
+            Ok(())
+        } else {
+            Err(AppError::KeyScope { need })
+        }
+    }
 }
 
 impl Principal {
@@ -38,6 +70,14 @@ impl Principal {
                 None => None,
             },
             generation: 0,
+            grant: match r.key_id {
+                Some(id) => KeyGrant {
+                    key_id: Some(id),
+                    scope: KeyScope::from_bits(r.key_scope.unwrap_or(0)),
+                    expires_at: r.key_expires_at,
+                },
+                None => KeyGrant::ACCOUNT,
+            },
         })
     }
 
@@ -89,6 +129,9 @@ pub enum AuthFailure {
     WrongSubdomain,
     #[error("This API is not available to incoming webhook bots.")]
     IncomingWebhookBot,
+    /// tessera's own: a named key past its expiry (refused as a revoked key is).
+    #[error("This API key has expired.")]
+    ExpiredKey,
 }
 
 impl App {
@@ -114,6 +157,7 @@ impl App {
                 AuthFailure::UserDeactivated => "user_deactivated",
                 AuthFailure::WrongSubdomain => "wrong_subdomain",
                 AuthFailure::IncomingWebhookBot => "incoming_webhook_bot",
+                AuthFailure::ExpiredKey => "expired_key",
             };
             self.metrics()
                 .auth_failures
@@ -142,6 +186,13 @@ impl App {
             .get(&digest)
             .await?
             .ok_or(AppError::Auth(AuthFailure::InvalidKey))?;
+        if principal
+            .grant
+            .expires_at
+            .is_some_and(|at| self.now() >= at)
+        {
+            return Err(AppError::Auth(AuthFailure::ExpiredKey));
+        }
         if let Some(username) = username {
             // Empty usernames are a mismatch too.
             if !same_email(username.trim(), &principal.delivery_email) {
@@ -201,6 +252,7 @@ impl Principal {
             realm_deactivated,
             bot_type: user.bot_type.and_then(BotType::from_i64),
             generation: 0,
+            grant: KeyGrant::ACCOUNT,
         }
     }
 }

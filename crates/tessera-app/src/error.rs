@@ -57,6 +57,10 @@ pub enum AppError {
     /// An event queue that does not exist (any more): `BAD_EVENT_QUEUE_ID`.
     #[error("Bad event queue id: {0}")]
     BadEventQueue(String),
+    /// tessera's own: the request's named key lacks an operation group the route needs (403
+    /// `API_KEY_SCOPE`, never 401: clients treat a 401 as a logout).
+    #[error("This API key's scope does not allow this request (it needs: {}).", need.describe())]
+    KeyScope { need: tessera_core::KeyScope },
     /// The caller's role does not allow this (`UNAUTHORIZED_PRINCIPAL`).
     #[error("{0}")]
     UnauthorizedPrincipal(String),

@@ -107,7 +107,7 @@ fn secs_since(epoch: Instant) -> u32 {
 }
 
 /// A cached principal, packed (boxed strings, one byte per enum and flag), and when it was
-/// loaded: about 64 bytes inline plus the email's bytes.
+/// loaded: about 80 bytes inline plus the email's bytes.
 #[derive(Clone)]
 struct Entry {
     user_id: i64,
@@ -120,6 +120,10 @@ struct Entry {
     bot_type: Option<BotType>,
     is_active: bool,
     realm_deactivated: bool,
+    /// A named key's id (0: the account key), scope, and expiry (`i64::MAX`: never).
+    key_id: i64,
+    expires_at: i64,
+    scope: tessera_core::KeyScope,
 }
 
 impl Entry {
@@ -135,6 +139,9 @@ impl Entry {
             bot_type: p.bot_type,
             is_active: p.is_active,
             realm_deactivated: p.realm_deactivated,
+            key_id: p.grant.key_id.unwrap_or(0),
+            expires_at: p.grant.expires_at.unwrap_or(i64::MAX),
+            scope: p.grant.scope,
         }
     }
 
@@ -149,6 +156,11 @@ impl Entry {
             realm_deactivated: self.realm_deactivated,
             bot_type: self.bot_type,
             generation: self.generation,
+            grant: crate::auth::KeyGrant {
+                key_id: (self.key_id != 0).then_some(self.key_id),
+                scope: self.scope,
+                expires_at: (self.expires_at != i64::MAX).then_some(self.expires_at),
+            },
         }
     }
 }

@@ -47,12 +47,22 @@ impl App {
             return Ok(false);
         };
         let user = self.user_row(row.user_id).await?;
-        self.regenerate_api_key(&user, user.id).await?;
+        match row.key_id {
+            // A named key: revoked alone; the account key and other keys keep working.
+            Some(key_id) => {
+                self.revoke_named_key(&user, key_id, user.id, "reported leaked")
+                    .await?;
+            }
+            None => {
+                self.regenerate_api_key(&user, user.id).await?;
+            }
+        }
         let now = self.now();
         let extra = serde_json::json!({
             "url": found.url,
             "source": found.source,
             "type": found.token_type,
+            "key_id": row.key_id,
         })
         .to_string();
         self.store()
@@ -66,12 +76,18 @@ impl App {
             )
             .await?;
         tracing::warn!(user_id = user.id, url = %found.url, "a leaked API key was reported and replaced");
-        self.mail_leak_notice(&user, found).await?;
+        self.mail_leak_notice(&user, found, row.key_id.is_some())
+            .await?;
         Ok(true)
     }
 
     /// Tell a person, or a bot's owner, where the key was found and that it was replaced.
-    async fn mail_leak_notice(&self, user: &UserRow, found: &FoundToken) -> Result<()> {
+    async fn mail_leak_notice(
+        &self,
+        user: &UserRow,
+        found: &FoundToken,
+        named: bool,
+    ) -> Result<()> {
         let realm = self.realm_by_id(user.realm_id).await?;
         let realm_url = self.realm_url(&realm.string_id);
         let (to, whose, subject, next) = if user.is_bot {
@@ -112,13 +128,27 @@ impl App {
         let when = crate::users::iso_minutes(self.now())
             .replace('T', " ")
             .replace("+00:00", "");
+        let (whose, done, next) = if named {
+            (
+                whose.replacen("the API key", "a named API key", 1),
+                "revoked it; the published key no longer works anywhere, and the account's \
+                 other keys were not changed",
+                "Create a new named key in its place if it is still needed.".to_owned(),
+            )
+        } else {
+            (
+                whose,
+                "replaced it with a new key; the published key no longer works anywhere, and \
+                 mobile devices signed in with it were logged out",
+                next,
+            )
+        };
         let body = format!(
             "Hello {name},\n\n\
              A secret scanner reported that {whose} on {realm_url} was published here:\n\n\
              {url}\n(found in: {source})\n\n\
-             Anyone who saw it could have used it, so at {when} (UTC) tessera replaced it with a \
-             new key; the published key no longer works anywhere, and mobile devices signed in \
-             with it were logged out.\n\n{next}\n\n\
+             Anyone who saw it could have used it, so at {when} (UTC) tessera {done}.\n\n\
+             {next}\n\n\
              Remove the key from where it was published, and check the account's recent \
              activity.\n",
             name = to.full_name,

@@ -20,6 +20,7 @@ mod mail;
 mod maintenance;
 mod messages;
 mod metrics;
+mod named_keys;
 mod password_reset;
 mod passwords;
 mod presence;
@@ -44,7 +45,7 @@ mod webhooks;
 
 pub use accounts::Bootstrap;
 pub use api_keys::FetchedKey;
-pub use auth::{AuthFailure, Principal};
+pub use auth::{AuthFailure, KeyGrant, Principal};
 pub use bots::{BotPatch, BotView, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
@@ -61,6 +62,7 @@ pub use messages::{
     MessageType, MessagesPage, NarrowTerm, Outgoing, Reaction, UserRef,
 };
 pub use metrics::Metrics;
+pub use named_keys::{KeyOwner, KeyUse, MAX_KEY_NAME_LENGTH, NamedKeyView, NewKey};
 pub use password_reset::RESET_LINK_LIFETIME_SECS;
 pub use push_devices::PushService;
 pub use rate_limit::{RateLimitInfo, RateLimiter};

@@ -129,6 +129,21 @@ async fn authenticate(
             .map_err(IntoResponse::into_response)?;
         rate_limit(parts, app, &principal).map_err(IntoResponse::into_response)?;
         let client = client_name(&parts.headers, &path);
+        if let Some(key_id) = principal.grant.key_id {
+            // A named key: the route's scope (one table, `routes::required_scope`), then its
+            // own use record.
+            let matched = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map_or("", |m| m.as_str());
+            let need = crate::routes::required_scope(&parts.method, matched);
+            principal
+                .grant
+                .require(need)
+                .map_err(|e| ApiError::from(e).into_response())?;
+            app.note_named_key_use(key_id, &client, client_addr(parts))
+                .await;
+        }
         app.note_client_use(principal.user_id.0, &client, client_addr(parts))
             .await;
         return Ok(principal);

@@ -124,7 +124,7 @@ impl From<AppError> for ApiError {
             AppError::Auth(f) => {
                 use tessera_app::AuthFailure as F;
                 match f {
-                    F::MalformedKey | F::InvalidKey => {
+                    F::MalformedKey | F::InvalidKey | F::ExpiredKey => {
                         ApiError::new(S::UNAUTHORIZED, "INVALID_API_KEY", msg)
                     }
                     F::UserDeactivated => ApiError::new(S::UNAUTHORIZED, "USER_DEACTIVATED", msg),
@@ -148,6 +148,8 @@ impl From<AppError> for ApiError {
                 e
             }
             AppError::BadRequest(m) => ApiError::bad_request(m),
+            AppError::KeyScope { need } => ApiError::new(S::FORBIDDEN, "API_KEY_SCOPE", msg)
+                .with("required_scope", need.to_json()),
             AppError::NotFound(m) => ApiError::new(S::NOT_FOUND, "BAD_REQUEST", m),
             AppError::StreamDoesNotExist(channel) => {
                 let e = ApiError::new(S::BAD_REQUEST, "STREAM_DOES_NOT_EXIST", msg);

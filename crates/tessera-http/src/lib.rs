@@ -2,6 +2,7 @@
 //! mounted under `/api/v1` and `/json` where Zulip has both.
 
 mod alert_words;
+mod api_keys;
 mod auth;
 mod bot_storage;
 mod bots;

@@ -7,6 +7,7 @@ use crate::*;
 use axum::Router;
 use axum::routing::{get, patch, post};
 use tessera_app::App;
+use tessera_core::KeyScope;
 
 /// Endpoints Zulip mounts under both `/api/v1/` and `/json/`.
 pub(crate) fn shared_routes() -> Router<App> {
@@ -38,6 +39,26 @@ pub(crate) fn shared_routes() -> Router<App> {
         .route(
             "/bots/{bot_id}/api_key/regenerate",
             post(bots::post_regenerate_bot_key).fallback(only(&["POST"])),
+        )
+        .route(
+            "/bots/{bot_id}/api_keys",
+            get(api_keys::get_bot_keys)
+                .post(api_keys::post_bot_key)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/bots/{bot_id}/api_keys/{key_id}",
+            axum::routing::delete(api_keys::delete_bot_key).fallback(only(&["DELETE"])),
+        )
+        .route(
+            "/users/me/api_keys",
+            get(api_keys::get_own_keys)
+                .post(api_keys::post_own_key)
+                .fallback(only(&["GET", "POST"])),
+        )
+        .route(
+            "/users/me/api_keys/{key_id}",
+            axum::routing::delete(api_keys::delete_own_key).fallback(only(&["DELETE"])),
         )
         .route(
             "/bots/{bot_id}/zuliprc",
@@ -223,6 +244,45 @@ pub(crate) fn shared_routes() -> Router<App> {
                 .delete(bot_storage::delete_bot_storage)
                 .fallback(only(&["GET", "PUT", "DELETE"])),
         )
+}
+
+/// What a named key needs for a route (its matched path, with or without the `/api/v1` or
+/// `/json` prefix, and method): one table for every route, checked in the `Caller`
+/// extractor. The account key and web sessions have every group; a route that is not named
+/// here needs the `admin` group, and anything that reveals or manages keys a full key.
+pub(crate) fn required_scope(method: &axum::http::Method, matched: &str) -> KeyScope {
+    use axum::http::Method as M;
+    let path = matched
+        .strip_prefix("/api/v1")
+        .or_else(|| matched.strip_prefix("/json"))
+        .unwrap_or(matched);
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if path.contains("api_key") || path.ends_with("/zuliprc") {
+        return KeyScope::FULL;
+    }
+    let read = *method == M::GET
+        || *method == M::HEAD
+        || (*method == M::POST && matches!(path, "/register" | "/messages/render"))
+        || (*method == M::DELETE && path == "/events");
+    if read {
+        return KeyScope::READ;
+    }
+    let send = (*method == M::POST && matches!(path, "/messages" | "/typing" | "/user_uploads"))
+        || path == "/messages/{message_id}/reactions"
+        || under("/external");
+    if send {
+        return KeyScope::SEND;
+    }
+    if under("/messages") || under("/drafts") || path.starts_with("/mark_") {
+        return KeyScope::MESSAGES;
+    }
+    if under("/streams") || under("/users/me/subscriptions") || under("/user_topics") {
+        return KeyScope::CHANNELS;
+    }
+    if under("/settings") || under("/users/me") || under("/bot_storage") {
+        return KeyScope::SETTINGS;
+    }
+    KeyScope::ADMIN
 }
 
 /// Endpoints only under `/api/v1/`.

@@ -60,6 +60,9 @@ impl FromRequestParts<App> for FileViewer {
             let who = basic_principal(app, &sub, value.as_bytes(), false)
                 .await
                 .map_err(IntoResponse::into_response)?;
+            who.grant
+                .require(tessera_core::KeyScope::READ)
+                .map_err(|e| ApiError::from(e).into_response())?;
             return Ok(FileViewer(Some(who)));
         }
         let (session_name, _) = crate::cookies::cookie_names(app);

@@ -36,6 +36,7 @@ pub async fn post_external_json(
         (None, Some(value)) => basic_principal(&app, &sub, value.as_bytes(), true).await?,
         (None, None) => return Err(ApiError::missing("api_key")),
     };
+    who.grant.require(tessera_core::KeyScope::SEND)?;
     if app.hit_api_rate_limit(who.user_id.0).is_err() {
         return Err(tessera_app::AppError::RateLimited { retry_after: 60.0 }.into());
     }

@@ -28,6 +28,10 @@ pub enum AuditEvent {
     /// tessera's own: a secret scanner reported the account's key published (extra: url,
     /// source, type); the key was replaced.
     ApiKeyLeakReported,
+    /// tessera's own: a named key was created (extra: key_id, name, scope, expires_at).
+    NamedKeyCreated,
+    /// tessera's own: a named key was revoked (extra: key_id, why).
+    NamedKeyRevoked,
 }
 
 impl AuditEvent {
@@ -50,6 +54,8 @@ impl AuditEvent {
             AuditEvent::LoggedOutEverywhere => 9003,
             AuditEvent::ApiKeyFetched => 9004,
             AuditEvent::ApiKeyLeakReported => 9005,
+            AuditEvent::NamedKeyCreated => 9006,
+            AuditEvent::NamedKeyRevoked => 9007,
         }
     }
 }

@@ -33,6 +33,24 @@ macro_rules! insert_invalidation {
 }
 pub(crate) use insert_invalidation;
 
+/// Announce every key of a user for eviction: the account key's digest and the digests of
+/// its live named keys (a change to the account — role, name, deactivation — must reach the
+/// cache entries of all of them).
+macro_rules! invalidate_user_keys {
+    ($tx:expr, $user_id:expr, $digest:expr, $now:expr, $is_pg:expr) => {{
+        $crate::invalidations::insert_invalidation!($tx, Some($digest), $now, $is_pg);
+        let named: Vec<(Vec<u8>,)> =
+            sqlx::query_as("SELECT digest FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind($user_id)
+                .fetch_all(&mut *$tx)
+                .await?;
+        for (d,) in named {
+            $crate::invalidations::insert_invalidation!($tx, Some(d), $now, $is_pg);
+        }
+    }};
+}
+pub(crate) use invalidate_user_keys;
+
 pub(crate) fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -16,6 +16,7 @@ mod invalidations;
 mod messages;
 mod meta;
 mod migrate;
+mod named_keys;
 mod people;
 mod push_devices;
 mod rate_limits;
@@ -41,6 +42,7 @@ pub use messages::{
     MessageEditRow, MessageFilter, MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP,
     RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
 };
+pub use named_keys::{NamedKeyRow, NewNamedKey};
 pub use people::PersonRow;
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;

@@ -56,6 +56,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_client_state.sql"),
         include_str!("../migrations/postgres/0008_client_state.sql"),
     ),
+    (
+        9,
+        "named_keys",
+        include_str!("../migrations/sqlite/0009_named_keys.sql"),
+        include_str!("../migrations/postgres/0009_named_keys.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -69,6 +75,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0006_rate_limits.sql",
     "0007_settings_groups.sql",
     "0008_client_state.sql",
+    "0009_named_keys.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

@@ -4,7 +4,7 @@
 //! `enable_login_emails` are columns of the user row; a change to them lands there.
 
 use crate::audit_log::insert_audit;
-use crate::invalidations::insert_invalidation;
+use crate::invalidations::{insert_invalidation, invalidate_user_keys};
 use crate::{AuditEvent, Result, Store, with_pool, with_writer};
 
 /// One setting changed: its name, the old and the new value (JSON text).
@@ -120,7 +120,7 @@ impl Store {
             }
             if profile_changed {
                 // Cached profiles (`GET /users/me`) live with the key: drop them everywhere.
-                insert_invalidation!(tx, Some(digest), now, is_pg);
+                invalidate_user_keys!(tx, user_id, digest, now, is_pg);
             }
             tx.commit().await?;
         });

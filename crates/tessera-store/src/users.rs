@@ -2,7 +2,7 @@
 //! copy, never in plaintext), and bots' services.
 
 use crate::audit_log::insert_audit;
-use crate::invalidations::insert_invalidation;
+use crate::invalidations::{insert_invalidation, invalidate_user_keys};
 use crate::{AuditEvent, Backend, Result, Store, StoreError, with_pool, with_writer};
 use tessera_core::SealedSecret;
 
@@ -69,6 +69,14 @@ pub struct AuthRow {
     pub is_active: bool,
     pub is_bot: bool,
     pub bot_type: Option<i64>,
+    /// For a named key: its id, scope bits and expiry (`None` for the account key, and for
+    /// the queries that do not select them: sessions).
+    #[sqlx(default)]
+    pub key_id: Option<i64>,
+    #[sqlx(default)]
+    pub key_scope: Option<i64>,
+    #[sqlx(default)]
+    pub key_expires_at: Option<i64>,
 }
 
 /// Seals a secret once the new row's id is known (the id is the AEAD's associated data).
@@ -337,8 +345,15 @@ impl Store {
             sqlx::query_as::<_, AuthRow>(
                 "SELECT u.id AS user_id, u.realm_id, r.string_id AS realm_string_id, \
                  r.deactivated AS realm_deactivated, u.delivery_email, u.role, u.is_active, \
-                 u.is_bot, u.bot_type \
-                 FROM users u JOIN realms r ON r.id = u.realm_id WHERE u.api_key_digest = $1",
+                 u.is_bot, u.bot_type, CAST(NULL AS BIGINT) AS key_id, \
+                 CAST(NULL AS BIGINT) AS key_scope, CAST(NULL AS BIGINT) AS key_expires_at \
+                 FROM users u JOIN realms r ON r.id = u.realm_id WHERE u.api_key_digest = $1 \
+                 UNION ALL \
+                 SELECT u.id, u.realm_id, r.string_id, r.deactivated, u.delivery_email, u.role, \
+                 u.is_active, u.is_bot, u.bot_type, k.id, k.scope, k.expires_at \
+                 FROM api_keys k JOIN users u ON u.id = k.user_id \
+                 JOIN realms r ON r.id = u.realm_id \
+                 WHERE k.digest = $1 AND k.revoked_at IS NULL",
             )
             .bind(digest)
             .fetch_optional(pool)
@@ -348,7 +363,8 @@ impl Store {
 
     /// Replace a user's key in one transaction: new digest and sealed copy, audit 127 by
     /// `acting`, the user's push registrations removed, and the old digest announced for
-    /// eviction. Returns the old digest.
+    /// eviction; every live named key of the user revoked (audit 9007 each). Returns the old
+    /// digest and the revoked named keys' digests.
     pub async fn rotate_api_key(
         &self,
         user_id: i64,
@@ -356,7 +372,7 @@ impl Store {
         seal: Sealer,
         acting: i64,
         now: i64,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
         let sealed = seal(user_id);
         let is_pg = self.is_pg();
         with_writer!(self, pool => {
@@ -391,8 +407,10 @@ impl Store {
                 .await?;
             insert_invalidation!(tx, Some(old.clone()), now, is_pg);
             insert_invalidation!(tx, Some(new_digest.to_vec()), now, is_pg);
+            // A new account key ends every named key of the account too.
+            let revoked = crate::named_keys::revoke_all_in!(tx, user_id, acting, realm_id, "account key regenerated", now, is_pg);
             tx.commit().await?;
-            Ok(old)
+            Ok((old, revoked))
         })
     }
 
@@ -455,7 +473,7 @@ impl Store {
                 return Ok(false);
             };
             insert_audit!(tx, realm_id, Some(acting), Some(user_id), event, now, None::<String>);
-            insert_invalidation!(tx, Some(digest), now, is_pg);
+            invalidate_user_keys!(tx, user_id, digest, now, is_pg);
             tx.commit().await?;
             Ok(true)
         })
@@ -477,7 +495,7 @@ impl Store {
             let Some((realm_id, old, digest)) = row else { return Err(StoreError::NotFound) };
             let extra = format!("{{\"1\": {old}, \"2\": {role}}}");
             insert_audit!(tx, realm_id, Some(acting), Some(user_id), AuditEvent::UserRoleChanged, now, Some(extra));
-            insert_invalidation!(tx, Some(digest), now, is_pg);
+            invalidate_user_keys!(tx, user_id, digest, now, is_pg);
             tx.commit().await?;
         });
         Ok(())
@@ -505,7 +523,7 @@ impl Store {
             let Some((realm_id, old, digest)) = row else { return Err(StoreError::NotFound) };
             insert_audit!(tx, realm_id, Some(acting), Some(user_id), AuditEvent::UserFullNameChanged, now, Some(old));
             // Cached profiles (`GET /users/me`) live with the key: drop them everywhere.
-            insert_invalidation!(tx, Some(digest), now, is_pg);
+            invalidate_user_keys!(tx, user_id, digest, now, is_pg);
             tx.commit().await?;
         });
         Ok(())
@@ -532,7 +550,7 @@ impl Store {
             .await?;
             let Some((realm_id, digest)) = row else { return Err(StoreError::NotFound) };
             insert_audit!(tx, realm_id, Some(acting), Some(bot_id), AuditEvent::UserBotOwnerChanged, now, Some(owner_id.to_string()));
-            insert_invalidation!(tx, Some(digest), now, is_pg);
+            invalidate_user_keys!(tx, bot_id, digest, now, is_pg);
             tx.commit().await?;
         });
         Ok(())

@@ -200,6 +200,38 @@ pub enum KeyCommand {
     /// --offline, whether it is live; never whose it is. Exit 0: well-formed (and live); 1: not
     /// a tessera key; 3: well-formed but not live.
     Check(KeyCheckArgs),
+    /// List an account's named keys (id, name, scope, created, expiry, last use; never a key).
+    List(EmailArg),
+    /// Create a named key for an account and print it (shown only this once).
+    Create(KeyCreateArgs),
+    /// Revoke one named key of an account by its id; its other keys keep working.
+    Revoke(KeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// The account (a person or a bot) the key is for.
+    #[arg(long)]
+    pub email: String,
+    /// The key's name (unique among the account's live keys).
+    #[arg(long)]
+    pub name: String,
+    /// full, read, send, or a comma-separated list of groups (read, send, messages, channels,
+    /// settings, admin).
+    #[arg(long, default_value = "full")]
+    pub scope: String,
+    /// Days until the key expires (default: never).
+    #[arg(long)]
+    pub expires_days: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    /// The account the key belongs to.
+    #[arg(long)]
+    pub email: String,
+    /// The key's id (from `tessera key list`).
+    pub id: i64,
 }
 
 #[derive(Debug, Args)]

@@ -139,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Key(KeyCommand::Check(a)) => key_check(&store_args, a).await,
+        Command::Key(cmd) => named_key_command(&store_args, cmd).await,
         Command::Zuliprc(a) => {
             let app = setup::open(&store_args, None).await?;
             let realm = app.realm_for_subdomain(&store_args.realm).await?;
@@ -193,6 +194,67 @@ async fn key_check(store_args: &cli::StoreArgs, a: cli::KeyCheckArgs) -> Result<
             code: 3,
         })
     }
+}
+
+/// `tessera key list|create|revoke`: an account's named keys, acting as the account itself.
+async fn named_key_command(store_args: &cli::StoreArgs, cmd: KeyCommand) -> Result<(), Failure> {
+    let app = setup::open(store_args, None).await?;
+    let realm = app.realm_for_subdomain(&store_args.realm).await?;
+    match cmd {
+        KeyCommand::List(a) => {
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            for k in app.list_named_keys(&user).await? {
+                let used = k.last_used.map_or("never used".to_owned(), |u| {
+                    format!(
+                        "last used {} by {} from {}",
+                        u.timestamp,
+                        u.client,
+                        u.ip.as_deref().unwrap_or("?")
+                    )
+                });
+                let expires = k.expires.map_or("never".to_owned(), |t| t.to_string());
+                println!(
+                    "{}\t{}\tscope {}\tcreated {}\texpires {}\t{}",
+                    k.id, k.name, k.scope, k.date_created, expires, used
+                );
+            }
+        }
+        KeyCommand::Create(a) => {
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            let scope = if a.scope.contains(',') {
+                let list: Vec<&str> = a.scope.split(',').map(str::trim).collect();
+                serde_json::to_string(&list).unwrap_or_default()
+            } else {
+                a.scope.clone()
+            };
+            let scope = tessera_core::KeyScope::parse(&scope).map_err(|e| Failure {
+                msg: e.to_string(),
+                code: 2,
+            })?;
+            let expires = a
+                .expires_days
+                .map(|d| app.now().div_euclid(1_000_000) + i64::from(d) * 86_400);
+            let new = tessera_app::NewKey {
+                name: a.name,
+                scope,
+                expires,
+            };
+            let (view, key) = app.create_named_key(&user, user.id, new).await?;
+            eprintln!(
+                "created key {} ({}); it is shown only this once:",
+                view.id, view.name
+            );
+            println!("{}", key.expose());
+        }
+        KeyCommand::Revoke(a) => {
+            let user = app.user_by_email(realm.row.id, &a.email).await?;
+            app.revoke_named_key(&user, a.id, user.id, "revoked")
+                .await?;
+            eprintln!("revoked key {}", a.id);
+        }
+        KeyCommand::Regenerate(_) | KeyCommand::Check(_) => {}
+    }
+    Ok(())
 }
 
 async fn user_command(store_args: &cli::StoreArgs, cmd: UserCommand) -> Result<(), Failure> {

@@ -18,6 +18,8 @@ pub(crate) struct UseLog {
     /// user → (client name, last write) for each client the user was seen with.
     clients: Mutex<HashMap<i64, ClientUses>>,
     sessions: Mutex<HashMap<i64, i64>>,
+    /// named key id → last write.
+    named_keys: Mutex<HashMap<i64, i64>>,
     writes: AtomicU64,
 }
 
@@ -97,6 +99,30 @@ impl App {
             .await
         {
             tracing::warn!(error = %e, "could not record the session's use");
+        }
+    }
+
+    /// Note that a named key was used (time, client, address; at most one write a minute
+    /// per key).
+    pub async fn note_named_key_use(
+        &self,
+        key_id: i64,
+        client: &str,
+        ip: Option<std::net::IpAddr>,
+    ) {
+        let now = self.now();
+        let log = &self.inner.uses;
+        if !UseLog::due(&log.named_keys, key_id, now) {
+            return;
+        }
+        log.writes.fetch_add(1, Ordering::Relaxed);
+        let ip = ip.map(|a| a.to_string());
+        if let Err(e) = self
+            .store()
+            .note_named_key_use(key_id, client, ip.as_deref(), now)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the named key's use");
         }
     }
 

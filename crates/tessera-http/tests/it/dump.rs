@@ -1,5 +1,5 @@
 //! A dump of the database (and the data folder without the secret) holds nothing that
-//! authenticates: no key or service token in plaintext, hex or base64, and no 32-character
+//! authenticates: no key (account or named) or service token in plaintext, hex or base64, and no 32-character
 //! candidate in it is accepted as a key.
 
 use crate::both;
@@ -75,6 +75,14 @@ both!(
                 .expose()
                 .to_owned(),
         );
+        // Named keys, the caller's own and a bot's (only digests are stored).
+        for (path, name) in [
+            ("/api/v1/users/me/api_keys".to_owned(), "dumped"),
+            (format!("/api/v1/bots/{bot2}/api_keys"), "bot-dumped"),
+        ] {
+            let r = t.post(&path, Some(t.owner()), &[("name", name)]).await;
+            secrets.push(r.ok()["api_key"].as_str().unwrap().to_owned());
+        }
         // The outgoing bot's service token (a secret too).
         let rc = t
             .get(&format!("/api/v1/bots/{dumpy}/zuliprc"), Some(t.owner()))

@@ -244,3 +244,42 @@ crate::both!(
         t.get("/api/v1/users/me", Some(t.owner())).await.ok();
     }
 );
+
+/// A leaked named key is revoked alone: the account key and the other named keys keep
+/// working, and the owner is told which key it was.
+async fn leaked_named_key_is_revoked_alone(t: TestApp, sk: SigningKey) {
+    let keys = "/api/v1/users/me/api_keys";
+    let leaked = t.post(keys, Some(t.owner()), &[("name", "ci")]).await;
+    let leaked = leaked.ok()["api_key"].as_str().unwrap().to_owned();
+    let kept = t.post(keys, Some(t.owner()), &[("name", "laptop")]).await;
+    let kept = kept.ok()["api_key"].as_str().unwrap().to_owned();
+    t.get("/api/v1/users/me", Some((OWNER, &leaked))).await.ok();
+    let body = json!([{"token": leaked, "type": "tessera_api_key", "url": "https://example.com/paste", "source": "content"}])
+        .to_string()
+        .into_bytes();
+    let r = signed_report(&t, &body, &signature(&sk, &body)).await;
+    assert_eq!(r.body[0]["label"], "true_positive", "{}", r.text);
+    t.get("/api/v1/users/me", Some((OWNER, &leaked)))
+        .await
+        .unauthorized("Invalid API key");
+    t.get("/api/v1/users/me", Some((OWNER, &kept))).await.ok();
+    t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+    let events: Vec<i64> = t.audit_events(1).await.iter().map(|e| e.0).collect();
+    assert_eq!(&events[events.len() - 2..], &[9007, 9005]);
+    let mails = tessera_app::read_outbox(t.outbox.path());
+    let mail = mails.last().unwrap();
+    assert_eq!(mail.to, OWNER);
+    assert!(mail.body.contains("a named API key") && mail.body.contains("revoked it"));
+}
+
+#[tokio::test]
+async fn a_leaked_named_key_is_revoked_alone() {
+    for engine in [
+        tessera_store::Engine::Sqlite,
+        tessera_store::Engine::Postgres,
+    ] {
+        let (sk, keys) = scanner();
+        let t = TestApp::with_config(engine, |c| c.secret_scanning_keys = Some(keys)).await;
+        leaked_named_key_is_revoked_alone(t, sk).await;
+    }
+}

@@ -18,6 +18,7 @@ mod leak_reports;
 mod mark_as_read;
 mod message_history;
 mod messages;
+mod named_keys;
 mod openapi;
 mod params;
 mod password_reset;

@@ -100,8 +100,9 @@ async fn rotation_is_one_transaction() {
             nonce: vec![9; 24],
             ciphertext: vec![9],
         });
-        let old = s.rotate_api_key(id, &[7; 32], sealer, id, 5).await.unwrap();
+        let (old, revoked) = s.rotate_api_key(id, &[7; 32], sealer, id, 5).await.unwrap();
         assert_eq!(old, vec![1; 32]);
+        assert!(revoked.is_empty());
         assert!(s.auth_by_digest(&[1; 32]).await.unwrap().is_none());
         assert_eq!(
             s.auth_by_digest(&[7; 32]).await.unwrap().unwrap().user_id,

@@ -1,0 +1,353 @@
+//! Named keys (`/users/me/api_keys`, `/bots/{bot_id}/api_keys`): scopes refused with a 403
+//! that is not a 401, expiry at the boundary, revocation of one key, and "Generate new API
+//! key" ending every named key of the account.
+
+use crate::helpers::*;
+use axum::http::Method;
+use serde_json::Value;
+use tessera_core::Role;
+
+const KEYS: &str = "/api/v1/users/me/api_keys";
+
+/// Create a named key as `who`; (key id, key).
+async fn create_key(
+    t: &TestApp,
+    who: (&str, &str),
+    path: &str,
+    form: &[(&str, &str)],
+) -> (i64, String) {
+    let r = t.post(path, Some(who), form).await;
+    let body = r.ok();
+    (
+        body["key"]["id"].as_i64().expect("key id"),
+        body["api_key"].as_str().expect("api_key").to_owned(),
+    )
+}
+
+/// A refusal for scope: 403 `API_KEY_SCOPE`, no Basic challenge (clients log out on 401s).
+#[track_caller]
+fn refused_for_scope(r: &Resp, need: &str) {
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+    assert_eq!(r.code(), "API_KEY_SCOPE", "{}", r.text);
+    assert_eq!(
+        r.msg(),
+        format!("This API key's scope does not allow this request (it needs: {need}).")
+    );
+    assert_eq!(r.header("www-authenticate"), "");
+}
+
+crate::both!(scopes_are_enforced_per_route, |t: TestApp| async move {
+    let (uid, _) = t.user("scoped@example.com", Role::Admin).await;
+    let account_key = t
+        .app
+        .reveal_api_key(&t.app.user_row(uid).await.unwrap())
+        .unwrap();
+    let me = ("scoped@example.com", account_key.expose());
+    let (_, read) = create_key(&t, me, KEYS, &[("name", "reader"), ("scope", "\"read\"")]).await;
+    let (_, send) = create_key(&t, me, KEYS, &[("name", "sender"), ("scope", "send")]).await;
+    let (_, read_admin) = create_key(
+        &t,
+        me,
+        KEYS,
+        &[("name", "read+admin"), ("scope", "[\"read\",\"admin\"]")],
+    )
+    .await;
+    let (_, full) = create_key(&t, me, KEYS, &[("name", "everything")]).await;
+    let email = "scoped@example.com";
+    let send_msg = [
+        ("type", "stream"),
+        ("to", "general"),
+        ("topic", "scopes"),
+        ("content", "hello"),
+    ];
+    let rename = [("name", "\"Renamed Org\"")];
+
+    // Read-only: reads and the event queue pass; a send and an admin change do not.
+    t.get("/api/v1/users/me", Some((email, &read))).await.ok();
+    t.post("/api/v1/register", Some((email, &read)), &[])
+        .await
+        .ok();
+    let r = t
+        .post("/api/v1/messages", Some((email, &read)), &send_msg)
+        .await;
+    refused_for_scope(&r, "send");
+    let r = t.patch("/api/v1/realm", (email, &read), &rename).await;
+    refused_for_scope(&r, "admin");
+    // Keys are managed, and revealed, only with a full key.
+    let r = t
+        .post(KEYS, Some((email, &read)), &[("name", "more")])
+        .await;
+    refused_for_scope(&r, "full");
+    let r = t.get(KEYS, Some((email, &read))).await;
+    refused_for_scope(&r, "full");
+
+    // Send-only: a send passes; a read and an admin change do not.
+    t.post("/api/v1/messages", Some((email, &send)), &send_msg)
+        .await
+        .ok();
+    let r = t.get("/api/v1/users/me", Some((email, &send))).await;
+    refused_for_scope(&r, "read");
+    let r = t.patch("/api/v1/realm", (email, &send), &rename).await;
+    refused_for_scope(&r, "admin");
+
+    // A list of groups; and a full named key does everything the account key does.
+    t.patch("/api/v1/realm", (email, &read_admin), &rename)
+        .await
+        .ok();
+    let r = t
+        .post("/api/v1/messages", Some((email, &read_admin)), &send_msg)
+        .await;
+    refused_for_scope(&r, "send");
+    t.post("/api/v1/messages", Some((email, &full)), &send_msg)
+        .await
+        .ok();
+    t.get(KEYS, Some((email, &full))).await.ok();
+
+    // The list: names, scopes and last use, never a key.
+    let r = t.get(KEYS, Some(me)).await;
+    let keys = r.ok()["api_keys"].as_array().unwrap().clone();
+    let names: Vec<&str> = keys.iter().map(|k| k["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["everything", "read+admin", "sender", "reader"]);
+    let scopes: Vec<&Value> = keys.iter().map(|k| &k["scope"]).collect();
+    assert_eq!(
+        scopes,
+        [
+            &Value::from("full"),
+            &serde_json::json!(["read", "admin"]),
+            &Value::from("send"),
+            &Value::from("read"),
+        ]
+    );
+    for secret in [&read, &send, &read_admin, &full] {
+        assert!(
+            !r.text.contains(secret.as_str()),
+            "a list never carries keys"
+        );
+    }
+    let reader = &keys[3];
+    assert!(
+        reader["last_used"]["timestamp"].as_i64().unwrap() > 0,
+        "{reader}"
+    );
+    assert!(reader["expires"].is_null());
+    assert_eq!(reader["created_by"], uid);
+    let events: Vec<i64> = t.audit_events(uid).await.iter().map(|e| e.0).collect();
+    assert_eq!(events.iter().filter(|e| **e == 9006).count(), 4);
+});
+
+crate::both!(
+    revoking_one_key_leaves_the_others,
+    |t: TestApp| async move {
+        let (k1, first) = create_key(&t, t.owner(), KEYS, &[("name", "one")]).await;
+        let (_, second) = create_key(&t, t.owner(), KEYS, &[("name", "two")]).await;
+        t.get("/api/v1/users/me", Some((OWNER, &first))).await.ok();
+        let r = t
+            .request(
+                Method::DELETE,
+                &format!("{KEYS}/{k1}"),
+                Some(t.owner()),
+                &[],
+                &[],
+            )
+            .await;
+        r.ok();
+        t.get("/api/v1/users/me", Some((OWNER, &first)))
+            .await
+            .unauthorized("Invalid API key");
+        t.get("/api/v1/users/me", Some((OWNER, &second))).await.ok();
+        t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+        // Another process learns of it too.
+        let sibling = t.sibling();
+        assert!(
+            sibling
+                .authenticate_api_key("", Some(OWNER), &first, false)
+                .await
+                .is_err()
+        );
+        // Revoking it again, or a key of nobody: a clear error, nothing changes.
+        let r = t
+            .request(
+                Method::DELETE,
+                &format!("{KEYS}/{k1}"),
+                Some(t.owner()),
+                &[],
+                &[],
+            )
+            .await;
+        r.error(400, "BAD_REQUEST", "No such API key");
+        let r = t
+            .request(
+                Method::DELETE,
+                &format!("{KEYS}/999999"),
+                Some(t.owner()),
+                &[],
+                &[],
+            )
+            .await;
+        r.error(400, "BAD_REQUEST", "No such API key");
+        let names: Vec<String> = t.get(KEYS, Some(t.owner())).await.ok()["api_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["two"]);
+        let events = t.audit_events(1).await;
+        assert_eq!(events.iter().filter(|e| e.0 == 9007).count(), 1);
+    }
+);
+
+crate::both!(expiry_is_checked_at_the_boundary, |t: TestApp| async move {
+    let now = t.app.now().div_euclid(1_000_000);
+    let at = (now + 60).to_string();
+    let (_, key) = create_key(&t, t.owner(), KEYS, &[("name", "brief"), ("expires", &at)]).await;
+    let listed = t.get(KEYS, Some(t.owner())).await;
+    assert_eq!(listed.ok()["api_keys"][0]["expires"], now + 60);
+    t.clock.advance_secs(59.0);
+    t.get("/api/v1/users/me", Some((OWNER, &key))).await.ok();
+    t.clock.advance_secs(1.0);
+    t.get("/api/v1/users/me", Some((OWNER, &key)))
+        .await
+        .unauthorized("This API key has expired.");
+    // An expiry in the past is refused when creating.
+    let past = (now - 1).to_string();
+    t.post(
+        KEYS,
+        Some(t.owner()),
+        &[("name", "old"), ("expires", &past)],
+    )
+    .await
+    .error(400, "BAD_REQUEST", "The expiry must be in the future.");
+});
+
+crate::both!(
+    regenerating_the_account_key_revokes_every_named_key,
+    |t: TestApp| async move {
+        let (uid, account) = t.user("rotator@example.com", Role::Member).await;
+        let me = ("rotator@example.com", account.as_str());
+        let (_, a) = create_key(&t, me, KEYS, &[("name", "laptop")]).await;
+        let (_, b) = create_key(&t, me, KEYS, &[("name", "ci"), ("scope", "read")]).await;
+        let sibling = t.sibling();
+        for k in [&a, &b] {
+            t.get("/api/v1/users/me", Some((me.0, k))).await.ok();
+            sibling
+                .authenticate_api_key("", Some(me.0), k, false)
+                .await
+                .unwrap();
+        }
+        let r = t
+            .post("/api/v1/users/me/api_key/regenerate", Some(me), &[])
+            .await;
+        let new_key = r.ok()["api_key"].as_str().unwrap().to_owned();
+        for k in [&a, &b, &account] {
+            t.get("/api/v1/users/me", Some((me.0, k)))
+                .await
+                .unauthorized("Invalid API key");
+        }
+        t.get("/api/v1/users/me", Some((me.0, &new_key))).await.ok();
+        let events: Vec<i64> = t.audit_events(uid).await.iter().map(|e| e.0).collect();
+        assert_eq!(events.iter().filter(|e| **e == 9007).count(), 2);
+        assert!(
+            t.get(KEYS, Some((me.0, &new_key))).await.ok()["api_keys"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
+        // A bot's named key, made by its owner, ends with the bot's key too.
+        let (bot, bot_key, bot_email) = t.bot(t.owner(), "keyed", 1).await;
+        let path = format!("/api/v1/bots/{bot}/api_keys");
+        let (_, named) = create_key(
+            &t,
+            t.owner(),
+            &path,
+            &[("name", "deploy"), ("scope", "send")],
+        )
+        .await;
+        let r = t.get("/api/v1/users/me", Some((&bot_email, &named))).await;
+        refused_for_scope(&r, "read");
+        // Someone else cannot manage it.
+        let (_, other) = t.user("other@example.com", Role::Member).await;
+        t.get(&path, Some(("other@example.com", &other)))
+            .await
+            .error(400, "BAD_REQUEST", "Insufficient permission");
+        t.post(
+            &format!("/api/v1/bots/{bot}/api_key/regenerate"),
+            Some(t.owner()),
+            &[],
+        )
+        .await
+        .ok();
+        t.get("/api/v1/users/me", Some((&bot_email, &bot_key)))
+            .await
+            .unauthorized("Invalid API key");
+        let r = t
+            .post(
+                "/api/v1/messages",
+                Some((&bot_email, &named)),
+                &[
+                    ("type", "stream"),
+                    ("to", "general"),
+                    ("topic", "t"),
+                    ("content", "x"),
+                ],
+            )
+            .await;
+        r.unauthorized("Invalid API key");
+    }
+);
+
+crate::both!(account_changes_reach_named_keys, |t: TestApp| async move {
+    let (uid, account) = t.user("leaver@example.com", Role::Member).await;
+    let me = ("leaver@example.com", account.as_str());
+    let (_, named) = create_key(&t, me, KEYS, &[("name", "script")]).await;
+    t.get("/api/v1/users/me", Some((me.0, &named))).await.ok();
+    // Deactivated by another process: the cached named key follows.
+    let sibling = t.sibling();
+    sibling.store().set_active(uid, false, 1, 1).await.unwrap();
+    t.get("/api/v1/users/me", Some((me.0, &named)))
+        .await
+        .unauthorized("Account is deactivated");
+});
+
+crate::both!(
+    bad_key_requests_are_refused_clearly,
+    |t: TestApp| async move {
+        t.post(KEYS, Some(t.owner()), &[]).await.error(
+            400,
+            "REQUEST_VARIABLE_MISSING",
+            "Missing 'name' argument",
+        );
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (&[("name", "  ")], "Key name can't be empty."),
+            (&[("name", &"n".repeat(61))], "Key name too long!"),
+            (&[("name", "x"), ("scope", "write")], "Invalid scope: write"),
+            (
+                &[("name", "x"), ("scope", "[]")],
+                "A key's scope needs at least one operation group.",
+            ),
+        ];
+        for (form, msg) in cases {
+            t.post(KEYS, Some(t.owner()), form)
+                .await
+                .error(400, "BAD_REQUEST", msg);
+        }
+        t.post(
+            KEYS,
+            Some(t.owner()),
+            &[("name", "x"), ("expires", "\"soon\"")],
+        )
+        .await
+        .error(400, "BAD_REQUEST", "expires is not an integer");
+        create_key(&t, t.owner(), KEYS, &[("name", "twice")]).await;
+        t.post(KEYS, Some(t.owner()), &[("name", "twice")])
+            .await
+            .error(400, "BAD_REQUEST", "A key with this name already exists.");
+        t.get("/api/v1/bots/424242/api_keys", Some(t.owner()))
+            .await
+            .error(400, "BAD_REQUEST", "No such bot");
+        // Nothing but the one good key was made.
+        let keys = t.get(KEYS, Some(t.owner())).await;
+        assert_eq!(keys.ok()["api_keys"].as_array().unwrap().len(), 1);
+    }
+);
