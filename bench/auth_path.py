@@ -146,13 +146,18 @@ def combine(runs: list[dict]) -> dict:
             "rounds": len(runs)}
 
 
-def main() -> None:
+def wrk_args() -> tuple[argparse.Namespace, list[str]]:
+    """The options every wrk-driven ratio benchmark takes, and the engines they name."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--engine", default="both")
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=4)
     a = ap.parse_args()
-    engines = ["sqlite", "postgres"] if a.engine == "both" else [a.engine]
+    return a, ["sqlite", "postgres"] if a.engine == "both" else [a.engine]
+
+
+def main() -> None:
+    a, engines = wrk_args()
     secs = a.seconds
     per_round = max(1, secs // 2)
     results = {}

@@ -15,7 +15,11 @@ key is looked up and dropped again). The difference of the two RSS growths, divi
 what the cache itself holds per key; the growth without the cache is reported as well.
 The key-cache miss counter (from --metrics-listen) shows every key was looked up.
 
-Usage: bench/key_memory.py [--keys 50000]
+With --named, every account's key is instead a named key (a row of `api_keys`, full scope;
+the account keys are random digests nobody holds), so the entries measured are named-key
+entries: id, scope and expiry beside the principal.
+
+Usage: bench/key_memory.py [--keys 50000] [--named]
 Needs: a release binary (cargo build --release -p tessera), wrk (apt).
 """
 from __future__ import annotations
@@ -140,7 +144,9 @@ def run(data: Path, headers: Path, lua: Path, capacity: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=50_000)
-    n = ap.parse_args().keys
+    ap.add_argument("--named", action="store_true")
+    args = ap.parse_args()
+    n = args.keys
     data = Path(tempfile.mkdtemp(prefix="tessera-keymem-"))
     try:
         subprocess.run([str(BIN), "init", "--org-name", "Bench", "--email", "owner@example.com",
@@ -150,13 +156,19 @@ def main() -> None:
         mac_key = hmac.new(master, b"tessera/v1/lookup-hmac", hashlib.sha256).digest()
         keys = [new_key() for _ in range(n)]
         con = sqlite3.connect(data / "tessera.db")
+        digests = [hmac.new(mac_key, b"api_key\0" + k.encode(), hashlib.sha256).digest() for k in keys]
         con.executemany(
             "INSERT INTO users (realm_id, email, delivery_email, email_lower, full_name, role, "
             "is_active, is_bot, api_key_digest, api_key_nonce, api_key_sealed, date_joined) "
             "VALUES (1, ?, ?, ?, ?, 400, 1, 0, ?, randomblob(24), randomblob(48), 0)",
             ((f"k{i}@example.com", f"k{i}@example.com", f"k{i}@example.com", f"Key Holder {i}",
-              hmac.new(mac_key, b"api_key\0" + k.encode(), hashlib.sha256).digest())
-             for i, k in enumerate(keys)))
+              os.urandom(32) if args.named else d)
+             for i, d in enumerate(digests)))
+        if args.named:
+            con.executemany(
+                "INSERT INTO api_keys (user_id, name, digest, scope, created_at, created_by) "
+                "SELECT id, 'bench', ?, 63, 0, 1 FROM users WHERE email = ?",
+                ((d, f"k{i}@example.com") for i, d in enumerate(digests)))
         con.commit()
         con.close()
         headers = data / "keys.txt"
@@ -176,7 +188,7 @@ def main() -> None:
         per_key = ((with_cache["rss1"] - with_cache["rss0"]) - (without["rss1"] - without["rss0"])) * 1024 / new
         per_profile = ((with_cache["rss2"] - with_cache["rss1"]) - (without["rss2"] - without["rss1"])) * 1024 / n
         other = (without["rss1"] - without["rss0"]) * 1024 / new
-        print(f"keys: {n}")
+        print(f"keys: {n} ({'named keys' if args.named else 'account keys'})")
         print(f"bytes per cached key (cache) : {per_key:.0f}")
         print(f"extra bytes per cached users/me profile: {per_profile:.0f}")
         print(f"bytes per new caller outside the cache (rate-limit and client logs, SQLite page cache): {other:.0f}")

@@ -13,9 +13,9 @@
 //!
 //! The same invalidations also govern two small caches that keep store round trips off the hot
 //! path: realms (by subdomain and id; dropped on every "drop everything" invalidation) and the
-//! callers' own profiles for `GET /users/me`, each tagged with the generation of the key entry
-//! it was read under, so it dies with that entry (a rename, role change or new bot owner
-//! writes an invalidation for the user's digest).
+//! callers' own profiles for `GET /users/me`, each keyed by the generation of the key entry it
+//! was read under, so it dies with that entry (a rename, role change or new bot owner writes an
+//! invalidation for every digest of the user: account key and named keys).
 //!
 //! Entries are small on purpose (`quick_cache`, S3-FIFO, no per-entry timers; the principal
 //! is stored inline with its load time, and expiry is checked on read): `bench/key_memory.py`
@@ -173,9 +173,11 @@ pub struct KeyCache {
     positive: Arc<Cache<CacheKey, Entry>>,
     /// Unknown digests, with when they were looked up.
     negative: Arc<Cache<CacheKey, u32>>,
-    /// user id → (generation of the key entry it was read under, the user's object as JSON
-    /// text), for `GET /users/me`.
-    profiles: Arc<Cache<i64, (u64, Arc<str>)>>,
+    /// generation of the key entry it was read under → the user's object as JSON text, for
+    /// `GET /users/me`. Keyed by entry, not user, so an account used with several keys (named
+    /// keys) keeps one profile per key instead of each key overwriting the others'; a
+    /// profile whose entry is gone is never read again and ages out with the cache.
+    profiles: Arc<Cache<u64, Arc<str>>>,
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// Newest `key_invalidations` id applied (SQLite polling).
     seen: Arc<AtomicI64>,
@@ -269,16 +271,13 @@ impl KeyCache {
         if who.generation == 0 {
             return None;
         }
-        match self.profiles.get(&who.user_id.0) {
-            Some((generation, json)) if generation == who.generation => Some(json),
-            _ => None,
-        }
+        self.profiles.get(&who.generation)
     }
 
     /// Keep the caller's user object for as long as the key entry it was read under lives.
     pub(crate) fn remember_profile(&self, who: &Principal, json: Arc<str>) {
         if who.generation != 0 {
-            self.profiles.insert(who.user_id.0, (who.generation, json));
+            self.profiles.insert(who.generation, json);
         }
     }
 
