@@ -25,9 +25,16 @@ impl App {
     }
 
     /// `POST /dev_fetch_api_key`: only with `--development` (else Zulip's
-    /// `Endpoint not available in production.`); the account's key for a username, no
-    /// password, with `fetch_api_key`'s realm and account checks.
-    pub async fn dev_fetch_api_key(&self, subdomain: &str, username: &str) -> Result<FetchedKey> {
+    /// `Endpoint not available in production.`); a key for a username, no password, with
+    /// `fetch_api_key`'s realm and account checks: like `fetch_api_key`, the login's own device
+    /// key named `app` (or the account key when the policy is off).
+    pub async fn dev_fetch_api_key(
+        &self,
+        subdomain: &str,
+        username: &str,
+        app: &str,
+        client_ip: Option<&str>,
+    ) -> Result<FetchedKey> {
         self.require_development()?;
         tessera_core::Email::parse(username).map_err(AppError::bad)?;
         let realm = self.realm_for_subdomain(subdomain).await?;
@@ -43,7 +50,7 @@ impl App {
             return Err(AppError::UserDeactivated);
         }
         Ok(FetchedKey {
-            api_key: self.reveal_api_key(&user)?,
+            api_key: self.key_for_login(&user, app, client_ip).await?,
             email: user.delivery_email.clone(),
             user_id: user.id,
         })
@@ -73,7 +80,9 @@ impl App {
             }))
     }
 
-    /// `POST /api/v1/fetch_api_key`: username + password → the existing key.
+    /// `POST /api/v1/fetch_api_key`: username + password → a key for this app login: its own
+    /// device key named `app` (tessera's default), or with the organization's
+    /// `api_key_per_login` off the existing account key, as in Zulip.
     ///
     /// Order (Zulip's `api_fetch_api_key`, `EmailAuthBackend` and
     /// `get_api_key_fetch_authenticate_failure`): realm, email syntax (not counted), per-IP
@@ -88,12 +97,13 @@ impl App {
         username: &str,
         password: &str,
         client_ip: Option<&str>,
+        app: &str,
     ) -> Result<crate::api_keys::FetchedKey> {
         let user = self
             .password_login(subdomain, username, password, client_ip)
             .await?;
         Ok(FetchedKey {
-            api_key: self.reveal_api_key(&user)?,
+            api_key: self.key_for_login(&user, app, client_ip).await?,
             email: user.delivery_email.clone(),
             user_id: user.id,
         })
@@ -172,6 +182,15 @@ impl App {
         who: &Principal,
         password: &str,
     ) -> Result<(ApiKey, String)> {
+        let user = self.confirm_password(who, password).await?;
+        Ok((self.reveal_api_key(&user)?, user.delivery_email))
+    }
+
+    /// A signed-in user re-enters their password to confirm their identity (revealing the
+    /// account key, creating a named key from the web UI): refused when wrong, counted against
+    /// the per-username limit; not asked where the organization has no password logins.
+    /// Returns the account.
+    pub async fn confirm_password(&self, who: &Principal, password: &str) -> Result<UserRow> {
         let realm = self.realm_for_subdomain(&who.realm_string_id).await?;
         let user = self.user_row(who.user_id.0).await?;
         if realm.row.password_auth_enabled {
@@ -200,14 +219,25 @@ impl App {
                 .clear(self.store(), &user.delivery_email)
                 .await?;
         }
-        Ok((self.reveal_api_key(&user)?, user.delivery_email))
+        Ok(user)
     }
 
     /// Zulip's `do_regenerate_api_key`: new key (digest + sealed copy), audit 127 by `acting`,
     /// the user's push registrations removed, old digest evicted here and announced to other
-    /// processes — all in one transaction, which also revokes every named key of the account.
-    /// The old key is refused on the very next request.
+    /// processes — all in one transaction, which also revokes every other key of the account
+    /// (named, device, previous). The old key is refused on the very next request.
     pub async fn regenerate_api_key(&self, user: &UserRow, acting: i64) -> Result<ApiKey> {
+        self.rotate_account_key(user, acting, None).await
+    }
+
+    /// [`App::regenerate_api_key`], optionally keeping the old key as a `previous` key until
+    /// `keep_previous_until` (microseconds; a bot's overlap window).
+    pub(crate) async fn rotate_account_key(
+        &self,
+        user: &UserRow,
+        acting: i64,
+        keep_previous_until: Option<i64>,
+    ) -> Result<ApiKey> {
         let key = ApiKey::generate();
         let digest = self.secret().digest(Purpose::ApiKey, key.expose());
         let secret = self.secret().clone();
@@ -220,19 +250,24 @@ impl App {
                 Box::new(move |id| secret.seal(Purpose::ApiKey, id, &plain)),
                 acting,
                 self.now(),
+                keep_previous_until,
             )
             .await?;
         let cache = &self.inner.key_cache;
         cache.evict(&old).await;
         cache.evict(&digest.0).await;
-        // The account's named keys ended with it (the seed: a new key logs you out of
-        // everything).
+        // The account's other keys ended with it (the seed: a new key logs you out of every
+        // mobile device).
         for d in &revoked {
             cache.evict(d).await;
         }
-        // Clients holding the old key must register again, with the new one.
-        self.events()
-            .publish(crate::Notice::DropQueues { user: user.id });
+        // Clients holding the old key must register again, with the new one — unless the old
+        // key keeps working for an overlap window: then the running integration keeps its
+        // queue until it is redeployed.
+        if keep_previous_until.is_none() {
+            self.events()
+                .publish(crate::Notice::DropQueues { user: user.id });
+        }
         Ok(key)
     }
 

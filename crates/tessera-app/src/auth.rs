@@ -3,8 +3,10 @@
 //! deactivated → subdomain → incoming-webhook restriction.
 
 use crate::{App, AppError, Result};
+use std::net::IpAddr;
+use std::sync::Arc;
 use tessera_core::secrets::Purpose;
-use tessera_core::{ApiKey, ApiKeyError, BotType, KeyScope, Role, UserId};
+use tessera_core::{ApiKey, ApiKeyError, BotType, KeyKind, KeyScope, Networks, Role, UserId};
 use tessera_store::{AuthRow, UserRow};
 
 /// An authenticated caller.
@@ -26,23 +28,58 @@ pub struct Principal {
 }
 
 /// What the key of a request may do: the account key (Zulip's) and web sessions may do
-/// everything; a named key has its own id, scope and expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// everything; a key of `api_keys` (named, device, previous) has its own id, kind, scope,
+/// expiry and allow-list.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyGrant {
-    /// The named key's id (`None`: the account key or a session).
+    /// The key's id (`None`: the account key or a session).
     pub key_id: Option<i64>,
+    /// Its kind (`None`: the account key or a session).
+    pub kind: Option<KeyKind>,
     pub scope: KeyScope,
     /// Microseconds since the epoch after which the key is refused.
     pub expires_at: Option<i64>,
+    /// The networks it may be used from (`None`: anywhere).
+    pub networks: Option<Arc<Networks>>,
+    /// A bot's account key whose previous key is still in its overlap window: that key's
+    /// id, retired by this key's first use.
+    pub retires: Option<i64>,
 }
 
 impl KeyGrant {
     /// The account key, or a web session.
     pub const ACCOUNT: KeyGrant = KeyGrant {
         key_id: None,
+        kind: None,
         scope: KeyScope::FULL,
         expires_at: None,
+        networks: None,
+        retires: None,
     };
+
+    /// The grant of a looked-up key.
+    fn of_row(r: &AuthRow) -> KeyGrant {
+        match r.key_id {
+            Some(id) => KeyGrant {
+                key_id: Some(id),
+                kind: Some(KeyKind::from_stored(r.key_kind.as_deref().unwrap_or(""))),
+                scope: KeyScope::from_bits(r.key_scope.unwrap_or(0)),
+                expires_at: r.key_expires_at,
+                networks: Networks::from_stored(r.key_networks.as_deref()).map(Arc::new),
+                retires: None,
+            },
+            None => KeyGrant {
+                retires: r.previous_key_id,
+                ..KeyGrant::ACCOUNT
+            },
+        }
+    }
+
+    /// Whether this is the account key (or a session) with nothing to check or do beyond
+    /// Zulip's rules.
+    pub fn is_plain_account(&self) -> bool {
+        self.key_id.is_none() && self.retires.is_none()
+    }
 
     /// Refuse a request that needs `need` unless the key's scope has it: 403, never 401
     /// (clients treat a 401 as a logout).
@@ -70,14 +107,7 @@ impl Principal {
                 None => None,
             },
             generation: 0,
-            grant: match r.key_id {
-                Some(id) => KeyGrant {
-                    key_id: Some(id),
-                    scope: KeyScope::from_bits(r.key_scope.unwrap_or(0)),
-                    expires_at: r.key_expires_at,
-                },
-                None => KeyGrant::ACCOUNT,
-            },
+            grant: KeyGrant::of_row(r),
         })
     }
 
@@ -134,10 +164,13 @@ pub enum AuthFailure {
     ExpiredKey,
 }
 
+/// The message of a refusal for a key used from outside its allow-list.
+pub const ADDRESS_NOT_ALLOWED: &str = "This API key may not be used from this address.";
+
 impl App {
-    /// Authenticate `key` for a request to the realm at `subdomain`. `username`, when given (Basic
-    /// auth), must match the key owner's delivery email case-insensitively; webhook-style
-    /// `?api_key=` requests pass `None`. `allow_incoming_webhook` is the view's
+    /// Authenticate `key` for a request to the realm at `subdomain` from `ip`. `username`, when
+    /// given (Basic auth), must match the key owner's delivery email case-insensitively;
+    /// webhook-style `?api_key=` requests pass `None`. `allow_incoming_webhook` is the view's
     /// `allow_incoming_webhooks` flag.
     pub async fn authenticate_api_key(
         &self,
@@ -145,9 +178,10 @@ impl App {
         username: Option<&str>,
         key: &str,
         allow_incoming_webhook: bool,
+        ip: Option<IpAddr>,
     ) -> Result<Principal> {
         let result = self
-            .check_api_key(subdomain, username, key, allow_incoming_webhook)
+            .check_api_key(subdomain, username, key, allow_incoming_webhook, ip)
             .await;
         if let Err(AppError::Auth(f)) = &result {
             let reason = match f {
@@ -173,6 +207,7 @@ impl App {
         username: Option<&str>,
         key: &str,
         allow_incoming_webhook: bool,
+        ip: Option<IpAddr>,
     ) -> Result<Principal> {
         // Shape and checksum first: a made-up key never reaches the cache or the store.
         let key = ApiKey::parse(key).map_err(|e| match e {
@@ -199,6 +234,14 @@ impl App {
                 return Err(AppError::Auth(AuthFailure::InvalidKey));
             }
         }
+        // The right key from the wrong place: refused (403, not a logout) before anything
+        // about the account is told, and audited.
+        if let Some(networks) = &principal.grant.networks
+            && !ip.is_some_and(|ip| networks.allows(ip))
+        {
+            self.note_refused_address(&principal, ip).await;
+            return Err(AppError::KeyAddress);
+        }
         if principal.realm_deactivated {
             return Err(AppError::Auth(AuthFailure::RealmDeactivated));
         }
@@ -211,6 +254,11 @@ impl App {
         }
         if principal.bot_type == Some(BotType::IncomingWebhook) && !allow_incoming_webhook {
             return Err(AppError::Auth(AuthFailure::IncomingWebhookBot));
+        }
+        if let Some(previous) = principal.grant.retires {
+            // A bot's new key, used for the first time: its previous key stops now.
+            self.retire_previous_key(&principal, previous, &digest.0)
+                .await?;
         }
         Ok(principal)
     }

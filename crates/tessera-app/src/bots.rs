@@ -53,6 +53,9 @@ fn valid_url(s: &str) -> bool {
     url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
+/// The longest overlap window a bot's replaced key may have (24 hours).
+pub const MAX_KEY_OVERLAP_SECS: i64 = 86_400;
+
 impl App {
     /// `POST /bots`: create a bot owned by the caller; returns the bot and its key (the creator
     /// is its owner and may see it, D5).
@@ -252,16 +255,54 @@ impl App {
     }
 
     /// `POST /bots/{bot_id}/api_key/regenerate`: any administrator or the owner may rotate
-    /// (D5); the new key is returned only to someone who may see it.
+    /// (D5); the new key is returned only to someone who may see it. With an overlap
+    /// (tessera's own, at most [`MAX_KEY_OVERLAP_SECS`]; none by default, the seed's
+    /// immediate invalidation), the old key keeps working until the window ends or the new key
+    /// is first used, whichever comes first.
     pub async fn regenerate_bot_api_key(
         &self,
         who: &Principal,
         bot_id: i64,
+        overlap_secs: i64,
     ) -> Result<Option<ApiKey>> {
         who.require_member_or_admin()?;
+        if !(0..=MAX_KEY_OVERLAP_SECS).contains(&overlap_secs) {
+            return Err(AppError::bad(format!(
+                "overlap_seconds must be between 0 and {MAX_KEY_OVERLAP_SECS}"
+            )));
+        }
         let bot = self.access_bot(who, bot_id).await?;
-        let key = self.regenerate_api_key(&bot, who.user_id.0).await?;
+        let until = (overlap_secs > 0).then(|| self.now() + overlap_secs * 1_000_000);
+        let key = self.rotate_account_key(&bot, who.user_id.0, until).await?;
         Ok(Self::may_reveal_bot_key(who, &bot).then_some(key))
+    }
+
+    /// A bot's new account key was used for the first time while its previous key was still
+    /// in its overlap window: the previous key stops now (audit 9007, acting: nobody). The
+    /// new key's cache entry is evicted with it, so it no longer carries the pending retirement.
+    pub(crate) async fn retire_previous_key(
+        &self,
+        who: &Principal,
+        previous_id: i64,
+        account_digest: &[u8],
+    ) -> Result<()> {
+        let retired = self
+            .store()
+            .revoke_api_key(
+                who.user_id.0,
+                previous_id,
+                None,
+                "new key used",
+                self.now(),
+                Some(account_digest),
+            )
+            .await?;
+        let cache = &self.inner.key_cache;
+        if let Some(digest) = retired {
+            cache.evict(&digest).await;
+        }
+        cache.evict(account_digest).await;
+        Ok(())
     }
 
     /// `DELETE /bots/{bot_id}`: deactivate (a no-op for an inactive bot, as in Zulip).

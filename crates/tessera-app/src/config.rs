@@ -34,6 +34,9 @@ pub struct Config {
     /// Public keys that may sign leak reports (`--secret-scanning-keys`); `None`: reports are
     /// refused.
     pub secret_scanning_keys: Option<tessera_core::secret_scanning::PublicKeys>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxies`); `None`:
+    /// the connection's peer is the client.
+    pub trusted_proxies: Option<tessera_core::Networks>,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
             api_by_user: (60, 200),
             event_heartbeat: std::time::Duration::from_secs(50),
             secret_scanning_keys: None,
+            trusted_proxies: None,
         }
     }
 }

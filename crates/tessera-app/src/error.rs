@@ -61,6 +61,10 @@ pub enum AppError {
     /// `API_KEY_SCOPE`, never 401: clients treat a 401 as a logout).
     #[error("This API key's scope does not allow this request (it needs: {}).", need.describe())]
     KeyScope { need: tessera_core::KeyScope },
+    /// tessera's own: a key with an allow-list used from elsewhere (403 `API_KEY_ADDRESS`,
+    /// never 401).
+    #[error("{}", crate::auth::ADDRESS_NOT_ALLOWED)]
+    KeyAddress,
     /// The caller's role does not allow this (`UNAUTHORIZED_PRINCIPAL`).
     #[error("{0}")]
     UnauthorizedPrincipal(String),

@@ -21,7 +21,7 @@
 //! is stored inline with its load time, and expiry is checked on read): `bench/key_memory.py`
 //! measures the bytes per cached key.
 
-use crate::auth::Principal;
+use crate::auth::{KeyGrant, Principal};
 use crate::{AppError, Result};
 use quick_cache::sync::Cache;
 use std::collections::HashMap;
@@ -107,7 +107,8 @@ fn secs_since(epoch: Instant) -> u32 {
 }
 
 /// A cached principal, packed (boxed strings, one byte per enum and flag), and when it was
-/// loaded: about 80 bytes inline plus the email's bytes.
+/// loaded: 72 bytes inline plus the email's bytes. The account key's entry carries no grant;
+/// any other key's grant (id, kind, scope, expiry, allow-list) is boxed beside it.
 #[derive(Clone)]
 struct Entry {
     user_id: i64,
@@ -115,15 +116,13 @@ struct Entry {
     generation: u64,
     realm_string_id: Box<str>,
     delivery_email: Box<str>,
+    /// `None`: the plain account key ([`KeyGrant::ACCOUNT`]).
+    grant: Option<Box<KeyGrant>>,
     loaded: u32,
     role: Role,
     bot_type: Option<BotType>,
     is_active: bool,
     realm_deactivated: bool,
-    /// A named key's id (0: the account key), scope, and expiry (`i64::MAX`: never).
-    key_id: i64,
-    expires_at: i64,
-    scope: tessera_core::KeyScope,
 }
 
 impl Entry {
@@ -134,14 +133,12 @@ impl Entry {
             generation: p.generation,
             realm_string_id: p.realm_string_id.as_str().into(),
             delivery_email: p.delivery_email.as_str().into(),
+            grant: (!p.grant.is_plain_account()).then(|| Box::new(p.grant.clone())),
             loaded,
             role: p.role,
             bot_type: p.bot_type,
             is_active: p.is_active,
             realm_deactivated: p.realm_deactivated,
-            key_id: p.grant.key_id.unwrap_or(0),
-            expires_at: p.grant.expires_at.unwrap_or(i64::MAX),
-            scope: p.grant.scope,
         }
     }
 
@@ -156,11 +153,7 @@ impl Entry {
             realm_deactivated: self.realm_deactivated,
             bot_type: self.bot_type,
             generation: self.generation,
-            grant: crate::auth::KeyGrant {
-                key_id: (self.key_id != 0).then_some(self.key_id),
-                scope: self.scope,
-                expires_at: (self.expires_at != i64::MAX).then_some(self.expires_at),
-            },
+            grant: self.grant.as_deref().cloned().unwrap_or(KeyGrant::ACCOUNT),
         }
     }
 }

@@ -47,10 +47,15 @@ impl App {
             return Ok(false);
         };
         let user = self.user_row(row.user_id).await?;
+        let kind = row
+            .key_kind
+            .as_deref()
+            .map(tessera_core::KeyKind::from_stored);
         match row.key_id {
-            // A named key: revoked alone; the account key and other keys keep working.
+            // Any other key (named, device, previous): revoked alone; the account key and
+            // the other keys keep working.
             Some(key_id) => {
-                self.revoke_named_key(&user, key_id, user.id, "reported leaked")
+                self.revoke_named_key(&user, key_id, None, "reported leaked")
                     .await?;
             }
             None => {
@@ -63,6 +68,7 @@ impl App {
             "source": found.source,
             "type": found.token_type,
             "key_id": row.key_id,
+            "kind": kind.map(tessera_core::KeyKind::as_str),
         })
         .to_string();
         self.store()
@@ -76,8 +82,7 @@ impl App {
             )
             .await?;
         tracing::warn!(user_id = user.id, url = %found.url, "a leaked API key was reported and replaced");
-        self.mail_leak_notice(&user, found, row.key_id.is_some())
-            .await?;
+        self.mail_leak_notice(&user, found, kind).await?;
         Ok(true)
     }
 
@@ -86,20 +91,15 @@ impl App {
         &self,
         user: &UserRow,
         found: &FoundToken,
-        named: bool,
+        kind: Option<tessera_core::KeyKind>,
     ) -> Result<()> {
         let realm = self.realm_by_id(user.realm_id).await?;
         let realm_url = self.realm_url(&realm.string_id);
-        let (to, whose, subject, next) = if user.is_bot {
-            let Some(owner) = user.bot_owner_id else {
-                return Ok(());
-            };
-            let owner = self.user_row(owner).await?;
-            if !owner.is_active {
-                return Ok(());
-            }
+        let Some(to) = self.key_mail_recipient(user).await? else {
+            return Ok(());
+        };
+        let (whose, subject, next) = if user.is_bot {
             (
-                owner,
                 format!(
                     "the API key of your bot {} ({})",
                     user.full_name, user.email
@@ -115,7 +115,6 @@ impl App {
             )
         } else {
             (
-                user.clone(),
                 format!("the API key of your account {}", user.delivery_email),
                 "Your API key was found in public".to_owned(),
                 format!(
@@ -128,20 +127,31 @@ impl App {
         let when = crate::users::iso_minutes(self.now())
             .replace('T', " ")
             .replace("+00:00", "");
-        let (whose, done, next) = if named {
-            (
+        use tessera_core::KeyKind;
+        let revoked_alone = "revoked it; the published key no longer works anywhere, and the \
+                             account's other keys were not changed";
+        let (whose, done, next) = match kind {
+            Some(KeyKind::Named) => (
                 whose.replacen("the API key", "a named API key", 1),
-                "revoked it; the published key no longer works anywhere, and the account's \
-                 other keys were not changed",
+                revoked_alone,
                 "Create a new named key in its place if it is still needed.".to_owned(),
-            )
-        } else {
-            (
+            ),
+            Some(KeyKind::Device) => (
+                whose.replacen("the API key", "the API key of one signed-in app", 1),
+                revoked_alone,
+                "That app is signed out; sign it in again.".to_owned(),
+            ),
+            Some(KeyKind::Previous) => (
+                whose.replacen("the API key", "the previous API key", 1),
+                revoked_alone,
+                "The current key was not changed.".to_owned(),
+            ),
+            None => (
                 whose,
                 "replaced it with a new key; the published key no longer works anywhere, and \
                  mobile devices signed in with it were logged out",
                 next,
-            )
+            ),
         };
         let body = format!(
             "Hello {name},\n\n\

@@ -15,6 +15,7 @@ mod error;
 mod events;
 mod fanout;
 mod key_cache;
+mod key_policy;
 mod leaked_keys;
 mod mail;
 mod maintenance;
@@ -46,16 +47,17 @@ mod webhooks;
 pub use accounts::Bootstrap;
 pub use api_keys::FetchedKey;
 pub use auth::{AuthFailure, KeyGrant, Principal};
-pub use bots::{BotPatch, BotView, NewBot};
+pub use bots::{BotPatch, BotView, MAX_KEY_OVERLAP_SECS, NewBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
-pub use devices::{Devices, USE_RECORD_INTERVAL_SECS};
+pub use devices::{Devices, MAX_DEVICE_KEYS, USE_RECORD_INTERVAL_SECS};
 pub use drafts::{Draft, DraftInput};
 pub use error::{AppError, Result};
 pub use events::{
     EventHub, EventQueue, Notice, QUEUE_IDLE_SECS, QueueError, QueueOptions, queue_narrow,
 };
 pub use key_cache::KeyCache;
+pub use key_policy::KeyPolicy;
 pub use mail::{MailConfig, MailTransport, OutboxMail, OutgoingMail, read_outbox};
 pub use messages::{
     Anchor, ContentType, Destination, DisplayRecipient, Fetch, FlagsForNarrow, Message,

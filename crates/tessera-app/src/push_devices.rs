@@ -63,7 +63,17 @@ impl App {
         }
         validate_token(token, service)?;
         self.store()
-            .add_push_device(who.user_id.0, service.kind(), token, appid, self.now())
+            .add_push_device(
+                who.user_id.0,
+                service.kind(),
+                token,
+                appid,
+                // Registered by a device key: signing that device out removes it.
+                who.grant
+                    .key_id
+                    .filter(|_| who.grant.kind == Some(tessera_core::KeyKind::Device)),
+                self.now(),
+            )
             .await?;
         Ok(())
     }

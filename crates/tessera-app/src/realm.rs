@@ -40,7 +40,17 @@ impl App {
             }
             checked.push((*setting, value));
         }
-        let current = self.realm_values(who.realm_id, &groups).await?;
+        let mut current = self.realm_values(who.realm_id, &groups).await?;
+        // tessera's own settings are not in `register`'s values.
+        let policy = self.key_policy(who.realm_id).await?;
+        current.insert(
+            "realm_api_key_per_login".into(),
+            json!(policy.key_per_login),
+        );
+        current.insert(
+            "realm_max_api_key_lifetime_days".into(),
+            json!(policy.max_lifetime_days),
+        );
         let changes: Vec<(&RealmSetting, Value)> = checked
             .into_iter()
             .filter(|(s, v)| current.get(&format!("realm_{}", s.name)) != Some(v))
@@ -60,6 +70,10 @@ impl App {
             .await?;
         let everyone = self.store().active_user_ids(who.realm_id).await?;
         for (setting, value) in changes {
+            if realm_settings::is_tessera_own(setting) {
+                data.insert(setting.name.into(), value);
+                continue;
+            }
             // Zulip: group settings come as `update_dict`, the rest as `update`.
             let event = if setting.kind == Kind::Group {
                 json!({"type": "realm", "op": "update_dict", "property": "default",

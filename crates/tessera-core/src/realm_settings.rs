@@ -122,9 +122,29 @@ pub const SETTINGS: &[RealmSetting] = &[
     s("direct_message_permission_group", Kind::Group),
 ];
 
+/// tessera's own organization settings, changed with `PATCH /realm` beside Zulip's but not
+/// part of `register` and announced by no event (Zulip's clients do not know them): the
+/// API-key policy.
+pub const KEY_POLICY: &[RealmSetting] = &[
+    // Give each app login (`fetch_api_key`, the mobile hand-off) its own key (default on).
+    s("api_key_per_login", Kind::Bool),
+    // The longest lifetime of a new named key, in days (`"unlimited"`: none, the default).
+    s("max_api_key_lifetime_days", Kind::Limit),
+];
+
+/// Every setting `PATCH /realm` changes: Zulip's, then tessera's own.
+pub fn all() -> impl Iterator<Item = &'static RealmSetting> {
+    SETTINGS.iter().chain(KEY_POLICY)
+}
+
 /// The setting called `name`.
 pub fn find(name: &str) -> Option<&'static RealmSetting> {
-    SETTINGS.iter().find(|s| s.name == name)
+    all().find(|s| s.name == name)
+}
+
+/// Whether a setting is one of tessera's own ([`KEY_POLICY`]).
+pub fn is_tessera_own(setting: &RealmSetting) -> bool {
+    KEY_POLICY.iter().any(|s| s.name == setting.name)
 }
 
 /// Decode and check a value as sent, in Zulip's words when refused. A `Channel` or `Group`
@@ -271,6 +291,8 @@ mod tests {
     #[test]
     fn names_are_unique() {
         let mut seen = std::collections::HashSet::new();
-        assert!(SETTINGS.iter().all(|s| seen.insert(s.name)));
+        assert!(all().all(|s| seen.insert(s.name)));
+        assert!(is_tessera_own(get("api_key_per_login")));
+        assert!(!is_tessera_own(get("name")));
     }
 }

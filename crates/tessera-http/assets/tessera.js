@@ -429,6 +429,28 @@
   const devices = $("#devices_section");
   if (devices) {
     const status = $("#devices_status");
+    $$(".sign_out_app").forEach((btn) =>
+      btn.addEventListener("click", () =>
+        once(btn, async () => {
+          const row = btn.closest("li");
+          try {
+            await api("DELETE", "/json/users/me/api_keys/" + row.dataset.keyId);
+            const list = row.parentElement;
+            row.remove();
+            if (!list.children.length) {
+              const empty = document.createElement("p");
+              empty.className = "empty";
+              empty.id = "no_signed_in_apps";
+              empty.textContent = "No app is signed in with a key of its own.";
+              list.replaceWith(empty);
+            }
+            report(status, row.dataset.app + " has been signed out: its key no longer works and its notifications stopped.");
+          } catch (e) {
+            reportError(status, e, "Failed: ");
+          }
+        })
+      )
+    );
     $$(".sign_out_session").forEach((btn) =>
       btn.addEventListener("click", async () => {
         const row = btn.closest("li");
@@ -485,6 +507,302 @@
         reportError(status, e, "Failed: ");
         ev.target.checked = !ev.target.checked;
       }
+    });
+  }
+
+  // ---- API keys beside the account key (named keys) ----------------------------------------
+  // A key's scope in words, as the server's page says it.
+  const scopeWords = (scope) => {
+    if (scope === "full") return "Full access";
+    if (scope === "read") return "Read only";
+    if (scope === "send") return "Send only";
+    const words = (Array.isArray(scope) ? scope : [scope]).join(", ");
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  };
+  const when = (secs) => new Date(secs * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  const keysPath = (owner) =>
+    owner === "me" ? "/json/users/me/api_keys" : "/json/bots/" + owner + "/api_keys";
+
+  // The keys of one owner (a section with data-owner: "me" or a bot's id): revoking one asks
+  // in the section first; a bot's list is drawn here from the API.
+  function namedKeys(section) {
+    const status = $(".status", section);
+    const confirmBox = $(".revoke_named_key_confirm", section);
+    // Kept on the section: the modal's section is set up again for each bot.
+    const revoking = (row) => {
+      if (row !== undefined) section._revoking = row;
+      return section._revoking || null;
+    };
+    const owner = () => section.dataset.owner;
+    const emptyNote = () => $("#no_named_keys", section) || $("#no_bot_named_keys", section);
+    const rows = () => $$(".named_key", section);
+    const afterRemoval = () => {
+      if (rows().length) return;
+      const table = $(".table-wrap", section);
+      if (table) table.hidden = true;
+      show(emptyNote());
+    };
+    const askRevoke = (row) => {
+      revoking(row);
+      hide(status);
+      $(".revoke_named_key_warning", section).textContent =
+        row.dataset.keyKind === "previous"
+          ? "Stop the previous key now? Anything still using it is refused at once."
+          : "Revoke the key \u201c" + row.dataset.keyName + "\u201d? Anything using it is refused at once; other keys keep working.";
+      show(confirmBox);
+      $(".revoke_named_key_cancel", section).focus();
+    };
+    const bind = (row) => $(".revoke_named_key", row).addEventListener("click", () => askRevoke(row));
+    if (!section._bound) {
+      section._bound = true;
+      $(".revoke_named_key_cancel", section).addEventListener("click", () => {
+        hide(confirmBox);
+        const row = revoking();
+        if (row && row.isConnected) $(".revoke_named_key", row).focus();
+        revoking(null);
+      });
+      const doButton = $(".revoke_named_key_do", section);
+      doButton.addEventListener("click", () =>
+        once(doButton, async () => {
+          const row = revoking();
+          if (!row) return;
+          try {
+            await api("DELETE", keysPath(owner()) + "/" + row.dataset.keyId);
+            hide(confirmBox);
+            row.remove();
+            revoking(null);
+            afterRemoval();
+            report(status, "The key \u201c" + row.dataset.keyName + "\u201d was revoked.");
+            $(".open_create_key", section).focus();
+          } catch (e) {
+            hide(confirmBox);
+            reportError(status, e, "Failed: ");
+          }
+        })
+      );
+      rows().forEach(bind);
+    }
+    // A bot's keys, drawn from the API.
+    const refresh = async () => {
+      const list = $("#bot_named_keys", section);
+      if (!list) return;
+      list.textContent = "";
+      hide(emptyNote());
+      hide(confirmBox);
+      status.textContent = "";
+      try {
+        const data = await api("GET", keysPath(owner()));
+        for (const k of data.api_keys) {
+          const li = document.createElement("li");
+          li.className = "device key-item named_key";
+          li.dataset.keyId = k.id;
+          li.dataset.keyName = k.kind === "previous" ? "previous key" : k.name;
+          li.dataset.keyKind = k.kind;
+          const text = document.createElement("span");
+          text.className = "key-item-text";
+          const name = document.createElement("strong");
+          name.textContent = k.kind === "previous" ? "Previous API key" : k.name;
+          const detail = document.createElement("span");
+          detail.className = "small";
+          const parts = [];
+          if (k.kind === "previous") {
+            parts.push("works until " + when(k.expires) + " or until the new key is first used");
+          } else {
+            parts.push(scopeWords(k.scope));
+            parts.push(k.expires ? "expires " + when(k.expires) : "never expires");
+            if (k.allowed_networks) parts.push("only from " + k.allowed_networks.join(", "));
+          }
+          parts.push(
+            k.last_used
+              ? "last used " + when(k.last_used.timestamp) + " by " + k.last_used.client + (k.last_used.ip ? " from " + k.last_used.ip : "")
+              : "never used"
+          );
+          detail.textContent = " " + parts.join(" · ");
+          text.append(name, detail);
+          const btn = document.createElement("button");
+          btn.type = "button";
+          btn.className = "button danger revoke_named_key";
+          btn.textContent = k.kind === "previous" ? "Stop now" : "Revoke";
+          btn.setAttribute("aria-label", (k.kind === "previous" ? "Stop the previous key" : "Revoke the key " + k.name));
+          li.append(text, btn);
+          list.append(li);
+          bind(li);
+        }
+        if (!data.api_keys.length) show(emptyNote());
+      } catch (e) {
+        reportError(status, e, "Failed: ");
+      }
+    };
+    return { refresh };
+  }
+  const ownKeys = $("#named_keys_section");
+  if (ownKeys) namedKeys(ownKeys);
+
+  const createModal = $("#create_key_modal");
+  if (createModal) {
+    const form = $("#create_key_form");
+    const error = $("#create_key_error");
+    const created = $("#created_key");
+    const expiry = $("#create_key_expiry");
+    const date = $("#create_key_expiry_date");
+    const maxDays = parseInt((settings && settings.dataset.maxKeyDays) || "", 10) || null;
+    let section = null;
+    let newKey = "";
+    const day = 86400;
+    const isoDate = (ms) => new Date(ms).toISOString().slice(0, 10);
+    // The organization's longest lifetime: longer presets and "Never" are not offered.
+    if (maxDays) {
+      $$("option", expiry).forEach((o) => {
+        if (o.value === "never" || (+o.value && +o.value > maxDays)) o.remove();
+      });
+      if (![...expiry.options].some((o) => o.selected && o.value !== "date")) {
+        const fits = [...expiry.options].filter((o) => +o.value).pop();
+        if (fits) fits.selected = true;
+      }
+      $("#create_key_expiry_hint").textContent =
+        "This organization's keys expire within " + maxDays + " days. You will get an email a week before.";
+    }
+    const syncExpiry = () => {
+      date.hidden = expiry.value !== "date";
+      if (!date.hidden && !date.value) date.value = isoDate(Date.now() + 30 * day * 1000);
+    };
+    expiry.addEventListener("change", () => {
+      syncExpiry();
+      if (!date.hidden) date.focus();
+    });
+    $$("input[name=create_key_scope]", form).forEach((r) =>
+      r.addEventListener("change", () => ($("#create_key_groups").hidden = $("input[name=create_key_scope]:checked", form).value !== "groups"))
+    );
+    $$(".open_create_key").forEach((btn) =>
+      btn.addEventListener("click", () => {
+        section = btn.closest("[data-owner]");
+        const forBot = section.dataset.owner !== "me";
+        $("#create_key_for").textContent = forBot
+          ? "For the bot " + section.dataset.name + " (" + section.dataset.email + ")."
+          : "For your account (" + settings.dataset.userEmail + ").";
+        if (forBot) closeDialog($("#manage_bot_modal"));
+        openDialog(createModal);
+      })
+    );
+    createModal.addEventListener("tessera:open", () => {
+      form.reset();
+      newKey = "";
+      hide(error);
+      hide(created);
+      form.hidden = false;
+      $("#create_key_groups").hidden = true;
+      date.min = isoDate(Date.now() + day * 1000);
+      date.max = maxDays ? isoDate(Date.now() + maxDays * day * 1000) : "";
+      if (maxDays && !$("option[value='" + expiry.value + "']", expiry)) expiry.selectedIndex = 0;
+      syncExpiry();
+    });
+    const expiresAt = () => {
+      const now = Math.floor(Date.now() / 1000);
+      if (expiry.value === "never") return null;
+      if (expiry.value === "date") {
+        if (!date.value) throw new Error("Please choose the date the key expires.");
+        // The end of that day (UTC), within the organization's longest lifetime.
+        let at = Math.floor(Date.parse(date.value + "T23:59:59Z") / 1000);
+        if (!(at > now)) throw new Error("The expiry must be in the future.");
+        if (maxDays) at = Math.min(at, now + maxDays * day);
+        return at;
+      }
+      return now + parseInt(expiry.value, 10) * day;
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      hide(error);
+      const name = $("#create_key_name").value.trim();
+      const password = $("#create_key_password");
+      const params = { name };
+      try {
+        if (!name) throw Object.assign(new Error("Please give the key a name."), { field: "#create_key_name" });
+        const scope = $("input[name=create_key_scope]:checked", form).value;
+        if (scope === "groups") {
+          const groups = $$("input[name=create_key_group]:checked", form).map((c) => c.value);
+          if (!groups.length) throw new Error("Please choose at least one thing the key may do.");
+          params.scope = JSON.stringify(groups);
+        } else {
+          params.scope = JSON.stringify(scope);
+        }
+        const at = expiresAt();
+        if (at !== null) params.expires = String(at);
+        const networks = $("#create_key_networks").value.trim();
+        if (networks) params.allowed_networks = networks;
+        if (!password.value) throw Object.assign(new Error(ENTER_PASSWORD), { field: "#create_key_password" });
+        params.password = password.value;
+      } catch (e) {
+        reportError(error, e);
+        $(e.field || "#create_key_name").focus();
+        return;
+      }
+      return once($("#create_key_submit"), async () => {
+        try {
+          const data = await api("POST", keysPath(section.dataset.owner), params);
+          newKey = data.api_key;
+          password.value = "";
+          form.hidden = true;
+          $("#created_key_value").textContent = newKey;
+          const k = data.key;
+          $("#created_key_summary").textContent =
+            "\u201c" + k.name + "\u201d · " + scopeWords(k.scope) + " · " +
+            (k.expires ? "expires " + when(k.expires) : "never expires") +
+            (k.allowed_networks ? " · only from " + k.allowed_networks.join(", ") : "");
+          const email = section.dataset.owner === "me" ? settings.dataset.userEmail : section.dataset.email;
+          const link = $("#download_created_zuliprc");
+          if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+          link.href = zuliprcHref(zuliprc(email, newKey, realmUrl));
+          $("#created_key_status").textContent = "";
+          show(created);
+          $("#copy_created_key").focus();
+        } catch (e) {
+          reportError(error, e, "Error: ");
+          if (e.message === "Password is incorrect.") password.focus();
+        }
+      });
+    });
+    $("#copy_created_key").addEventListener("click", async () => {
+      try {
+        await copyText(newKey);
+        report($("#created_key_status"), "Copied!");
+      } catch (e) {
+        reportError($("#created_key_status"), e, "Could not copy: ");
+      }
+    });
+    const finish = () => {
+      const wasCreated = !!newKey;
+      newKey = "";
+      $("#created_key_value").textContent = "";
+      if (!wasCreated || !section) return;
+      if (section.dataset.owner === "me") {
+        keepNotice("#named_keys_status", "The key was created. It is listed below; the key itself is not shown again.");
+        location.reload();
+      } else {
+        const row = $$(".bot_row").find((r) => r.dataset.botId === section.dataset.owner);
+        if (row) $(".open_edit_bot_form", row).click();
+      }
+    };
+    $("#created_key_done").addEventListener("click", () => closeDialog(createModal));
+    createModal.addEventListener("close", finish);
+  }
+
+  // ---- Organization → API keys (the policy) -------------------------------------------------
+  const policyForm = $("#key_policy_form");
+  if (policyForm) {
+    const status = $("#key_policy_status");
+    policyForm.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      return once($("#key_policy_save"), async () => {
+        try {
+          await api("PATCH", "/json/realm", {
+            api_key_per_login: JSON.stringify($("#api_key_per_login").checked),
+            max_api_key_lifetime_days: $("#max_api_key_lifetime_days").value,
+          });
+          report(status, "Saved.");
+        } catch (e) {
+          reportError(status, e, "Failed: ");
+        }
+      });
     });
   }
 
@@ -611,6 +929,12 @@
         openDialog(manage);
         $("#bot_api_key_section").scrollIntoView({ block: "start" });
         keyInput.focus();
+        const keysSection = $("#bot_named_keys_section");
+        keysSection.dataset.owner = bot.id;
+        keysSection.dataset.email = bot.email;
+        keysSection.dataset.name = row.dataset.botName;
+        bot.keys = namedKeys(keysSection);
+        bot.keys.refresh();
         try {
           const data = await api("GET", "/json/bots/" + bot.id + "/api_key");
           keyInput.value = data.api_key;
@@ -657,6 +981,7 @@
       show(confirmBox);
       $("#bot_regenerate_cancel").focus();
     });
+    regenerateBot.addEventListener("click", () => ($("#bot_regenerate_overlap").value = "0"));
     $("#bot_regenerate_cancel").addEventListener("click", () => {
       hide(confirmBox);
       regenerateBot.hidden = false;
@@ -667,16 +992,25 @@
       once(regenerateBotDo, async () => {
         hide(error);
         try {
-          const data = await api("POST", "/json/bots/" + bot.id + "/api_key/regenerate");
+          const overlap = $("#bot_regenerate_overlap").value;
+          const data = await api("POST", "/json/bots/" + bot.id + "/api_key/regenerate", {
+            overlap_seconds: overlap,
+          });
           hide(confirmBox);
           regenerateBot.hidden = false;
+          const old =
+            overlap === "0"
+              ? ""
+              : " The old key keeps working for " + (overlap === "3600" ? "1 hour" : "24 hours") +
+                " or until the new key is first used.";
           if (data.api_key) {
             keyInput.value = data.api_key;
-            report(status, "A new API key was generated.");
+            report(status, "A new API key was generated." + old);
           } else {
             keyInput.value = "";
-            report(status, "A new API key was generated; its owner can see it.");
+            report(status, "A new API key was generated; its owner can see it." + old);
           }
+          if (bot.keys) bot.keys.refresh();
           regenerateBot.focus();
         } catch (e) {
           reportError(error, e.message ? e : new Error("Failed to generate new API key"), "Failed: ");

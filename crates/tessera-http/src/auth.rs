@@ -48,6 +48,7 @@ pub async fn basic_principal(
     subdomain: &str,
     header_value: &[u8],
     allow_incoming_webhook: bool,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<Principal, ApiError> {
     let creds = parse_basic(header_value).map_err(|e| match e {
         BasicAuthError::NotBasic => {
@@ -62,6 +63,7 @@ pub async fn basic_principal(
         Some(&creds.username),
         &creds.api_key,
         allow_incoming_webhook,
+        ip,
     )
     .await
     .map_err(|e| match e {
@@ -113,6 +115,17 @@ fn rate_limit(parts: &Parts, app: &App, principal: &Principal) -> Result<(), Api
     Ok(())
 }
 
+/// Refuse a request whose key lacks the scope its route needs (`routes::required_scope`, by
+/// the matched route and method): 403 `API_KEY_SCOPE`, never a 401.
+pub(crate) fn require_scope(parts: &Parts, principal: &Principal) -> Result<(), AppError> {
+    let matched = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or("", |m| m.as_str());
+    let need = crate::routes::required_scope(&parts.method, matched);
+    principal.grant.require(need)
+}
+
 async fn authenticate(
     parts: &mut Parts,
     app: &App,
@@ -124,25 +137,17 @@ async fn authenticate(
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(missing_authentication(parts, &path));
         };
-        let principal = basic_principal(app, &sub, value.as_bytes(), allow_webhook)
+        let ip = client_addr(parts);
+        let principal = basic_principal(app, &sub, value.as_bytes(), allow_webhook, ip)
             .await
             .map_err(IntoResponse::into_response)?;
         rate_limit(parts, app, &principal).map_err(IntoResponse::into_response)?;
         let client = client_name(&parts.headers, &path);
         if let Some(key_id) = principal.grant.key_id {
-            // A named key: the route's scope (one table, `routes::required_scope`), then its
-            // own use record.
-            let matched = parts
-                .extensions
-                .get::<axum::extract::MatchedPath>()
-                .map_or("", |m| m.as_str());
-            let need = crate::routes::required_scope(&parts.method, matched);
-            principal
-                .grant
-                .require(need)
-                .map_err(|e| ApiError::from(e).into_response())?;
-            app.note_named_key_use(key_id, &client, client_addr(parts))
-                .await;
+            // A key of `api_keys`: the route's scope (one table, `routes::required_scope`),
+            // then its own use record.
+            require_scope(parts, &principal).map_err(|e| ApiError::from(e).into_response())?;
+            app.note_key_use(key_id, &client, ip).await;
         }
         app.note_client_use(principal.user_id.0, &client, client_addr(parts))
             .await;

@@ -131,14 +131,19 @@ pub async fn get_bot_api_key(
 }
 
 /// POST /api/v1/bots/{bot_id}/api_key/regenerate (also /json) — rotate a bot's key; the new
-/// key is returned only to someone who may see it.
+/// key is returned only to someone who may see it. tessera's own `overlap_seconds` (0, the
+/// default, to 86400) keeps the old key working until then or until the new key is first
+/// used.
 pub async fn post_regenerate_bot_key(
     State(app): State<App>,
     Caller(who): Caller,
     Path(bot_id): Path<String>,
-    params: Params,
+    mut params: Params,
 ) -> ApiResult<Response> {
-    let key = app.regenerate_bot_api_key(&who, path_id(&bot_id)?).await?;
+    let overlap = params.json_int("overlap_seconds")?.unwrap_or(0);
+    let key = app
+        .regenerate_bot_api_key(&who, path_id(&bot_id)?, overlap)
+        .await?;
     Ok(params.success(match key {
         Some(k) => json!({ "api_key": k.expose() }),
         None => json!({}),

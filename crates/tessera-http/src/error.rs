@@ -150,6 +150,7 @@ impl From<AppError> for ApiError {
             AppError::BadRequest(m) => ApiError::bad_request(m),
             AppError::KeyScope { need } => ApiError::new(S::FORBIDDEN, "API_KEY_SCOPE", msg)
                 .with("required_scope", need.to_json()),
+            AppError::KeyAddress => ApiError::new(S::FORBIDDEN, "API_KEY_ADDRESS", msg),
             AppError::NotFound(m) => ApiError::new(S::NOT_FOUND, "BAD_REQUEST", m),
             AppError::StreamDoesNotExist(channel) => {
                 let e = ApiError::new(S::BAD_REQUEST, "STREAM_DOES_NOT_EXIST", msg);

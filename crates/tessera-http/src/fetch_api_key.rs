@@ -11,7 +11,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tessera_app::{App, FetchedKey};
 
-/// POST /api/v1/fetch_api_key — `username`, `password` → `api_key`, `email`, `user_id`.
+/// POST /api/v1/fetch_api_key — `username`, `password` → `api_key`, `email`, `user_id`. The key
+/// is this login's own device key (tessera's default; the organization's `api_key_per_login`
+/// off: the account key, as Zulip).
 pub async fn post_fetch_api_key(
     State(app): State<App>,
     origin: RequestInfo,
@@ -25,6 +27,7 @@ pub async fn post_fetch_api_key(
             &username,
             &password,
             origin.ip.as_deref(),
+            &origin.app_name(),
         )
         .await?;
     let user = app.user_row(fetched.user_id).await?;
@@ -33,7 +36,8 @@ pub async fn post_fetch_api_key(
     Ok(params.success(key_answer(&fetched)))
 }
 
-/// POST /api/v1/dev_fetch_api_key — development mode only: `username` → the key, no password.
+/// POST /api/v1/dev_fetch_api_key — development mode only: `username` → a key as
+/// `fetch_api_key` gives one, no password.
 pub async fn post_dev_fetch_api_key(
     State(app): State<App>,
     origin: RequestInfo,
@@ -41,7 +45,14 @@ pub async fn post_dev_fetch_api_key(
 ) -> ApiResult<Response> {
     app.require_development()?;
     let username = params.required("username")?;
-    let fetched = app.dev_fetch_api_key(&origin.subdomain, &username).await?;
+    let fetched = app
+        .dev_fetch_api_key(
+            &origin.subdomain,
+            &username,
+            &origin.app_name(),
+            origin.ip.as_deref(),
+        )
+        .await?;
     Ok(params.success(key_answer(&fetched)))
 }
 

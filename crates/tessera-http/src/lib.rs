@@ -43,7 +43,7 @@ pub use server_settings::{ZULIP_FEATURE_LEVEL, ZULIP_VERSION};
 
 use axum::Router;
 use axum::http::{HeaderName, header};
-use middleware::{log_internal_errors, loggable_path, rate_limit_headers};
+use middleware::{log_internal_errors, loggable_path, rate_limit_headers, real_client_addr};
 use routes::{api_only_routes, json_only_routes, shared_routes, web_routes};
 use std::time::Duration;
 use tessera_app::App;
@@ -75,6 +75,10 @@ pub fn router(app: App) -> Router {
             params::MAX_MULTIPART_BYTES,
         ))
         .layer(axum::middleware::from_fn(log_internal_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            real_client_addr,
+        ))
         .layer(CatchPanicLayer::custom(fallback::panic_response))
         .layer(
             // One span per request with method and path only: never the query string (webhook

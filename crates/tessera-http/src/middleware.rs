@@ -1,4 +1,5 @@
-//! The layers around every route: logging each 500 once, and Zulip's rate-limit headers.
+//! The layers around every route: logging each 500 once, Zulip's rate-limit headers, and the
+//! client's address behind trusted proxies.
 
 use axum::http::HeaderName;
 use tessera_app::App;
@@ -52,4 +53,49 @@ pub(crate) async fn rate_limit_headers(
         }
     }
     resp
+}
+
+/// The client's address behind trusted reverse proxies (`--trusted-proxies`): when the
+/// connection comes from one, `X-Forwarded-For` is read right to left, skipping trusted
+/// proxies, and the first other address becomes the request's peer (`ConnectInfo`), so the
+/// use log, rate limits and key allow-lists see the client, not the proxy. A header from
+/// anyone else is ignored: a client cannot choose its own address.
+pub(crate) async fn real_client_addr(
+    axum::extract::State(app): axum::extract::State<App>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(trusted) = &app.config().trusted_proxies
+        && let Some(peer) = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+        && trusted.allows(peer.ip())
+    {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        let addresses: Vec<std::net::IpAddr> =
+            forwarded.iter().filter_map(|a| a.parse().ok()).collect();
+        // Every hop trusted (a client on the proxies' own network): the first is the client.
+        let client = addresses
+            .iter()
+            .rev()
+            .find(|ip| !trusted.allows(**ip))
+            .or(addresses.first())
+            .copied();
+        if let Some(ip) = client {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                    ip,
+                    peer.port(),
+                )));
+        }
+    }
+    next.run(req).await
 }

@@ -14,14 +14,15 @@ use tessera_core::realm_settings;
 /// (Zulip's `update_realm`; a few, such as `invite_required` and `message_retention_days`,
 /// only owners). Every value is checked before anything changes; each changed setting is
 /// stored and announced with a `realm` `update` (group settings: `update_dict`) event. The
-/// answer lists each changed setting with its new value (`"updated"` for text).
+/// answer lists each changed setting with its new value (`"updated"` for text). tessera's
+/// API-key policy (`api_key_per_login`, `max_api_key_lifetime_days`) is changed here too,
+/// audited but announced by no event.
 pub async fn patch_realm(
     State(app): State<App>,
     Caller(principal): Caller,
     mut params: Params,
 ) -> ApiResult<Response> {
-    let sent: Vec<_> = realm_settings::SETTINGS
-        .iter()
+    let sent: Vec<_> = realm_settings::all()
         .filter_map(|s| params.optional(s.name).map(|raw| (s, raw)))
         .collect();
     let data = app.update_realm(&principal, sent).await?;

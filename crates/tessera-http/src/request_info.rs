@@ -14,6 +14,18 @@ pub struct RequestInfo {
     pub subdomain: String,
     pub ip: Option<String>,
     pub client: String,
+    pub user_agent: String,
+}
+
+impl RequestInfo {
+    /// How an app logging in is named in Settings → Devices: its program and system
+    /// ("ZulipMobile on Android"), from the User-Agent.
+    pub fn app_name(&self) -> String {
+        if self.user_agent.trim().is_empty() {
+            return "Unknown app".into();
+        }
+        tessera_core::user_agent::describe(&self.user_agent)
+    }
 }
 
 impl FromRequestParts<App> for RequestInfo {
@@ -24,6 +36,12 @@ impl FromRequestParts<App> for RequestInfo {
             subdomain: subdomain(app, parts),
             ip: client_ip(parts),
             client: client_name(&parts.headers, &path).into_owned(),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
         })
     }
 }

@@ -57,12 +57,17 @@ impl FromRequestParts<App> for FileViewer {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let sub = subdomain(app, parts);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let who = basic_principal(app, &sub, value.as_bytes(), false)
+            let ip = crate::request_info::client_addr(parts);
+            let who = basic_principal(app, &sub, value.as_bytes(), false, ip)
                 .await
                 .map_err(IntoResponse::into_response)?;
             who.grant
                 .require(tessera_core::KeyScope::READ)
                 .map_err(|e| ApiError::from(e).into_response())?;
+            if let Some(key_id) = who.grant.key_id {
+                let client = crate::request_info::client_name(&parts.headers, "/user_uploads");
+                app.note_key_use(key_id, &client, ip).await;
+            }
             return Ok(FileViewer(Some(who)));
         }
         let (session_name, _) = crate::cookies::cookie_names(app);

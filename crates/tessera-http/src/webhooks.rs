@@ -19,8 +19,10 @@ pub async fn post_external_json(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     deadline: Option<axum::Extension<crate::params::BodyDeadline>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: axum::body::Body,
 ) -> ApiResult<Response> {
+    let ip = peer.map(|p| p.0.0.ip());
     let body: Bytes =
         crate::params::read_body(deadline.map(|d| d.0), body, crate::params::MAX_BODY_BYTES)
             .await?;
@@ -30,13 +32,16 @@ pub async fn post_external_json(
     };
     let who = match (query.get("api_key"), headers.get(header::AUTHORIZATION)) {
         (Some(key), _) => app
-            .authenticate_api_key(&sub, None, key, true)
+            .authenticate_api_key(&sub, None, key, true, ip)
             .await
             .map_err(ApiError::from)?,
-        (None, Some(value)) => basic_principal(&app, &sub, value.as_bytes(), true).await?,
+        (None, Some(value)) => basic_principal(&app, &sub, value.as_bytes(), true, ip).await?,
         (None, None) => return Err(ApiError::missing("api_key")),
     };
     who.grant.require(tessera_core::KeyScope::SEND)?;
+    if let Some(key_id) = who.grant.key_id {
+        app.note_key_use(key_id, "ZulipJSONWebhook", ip).await;
+    }
     if app.hit_api_rate_limit(who.user_id.0).is_err() {
         return Err(tessera_app::AppError::RateLimited { retry_after: 60.0 }.into());
     }

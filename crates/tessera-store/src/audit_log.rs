@@ -28,10 +28,14 @@ pub enum AuditEvent {
     /// tessera's own: a secret scanner reported the account's key published (extra: url,
     /// source, type); the key was replaced.
     ApiKeyLeakReported,
-    /// tessera's own: a named key was created (extra: key_id, name, scope, expires_at).
-    NamedKeyCreated,
-    /// tessera's own: a named key was revoked (extra: key_id, why).
-    NamedKeyRevoked,
+    /// tessera's own: a key beside the account key was created (extra: key_id, kind, name,
+    /// scope, expires_at, allowed_networks).
+    ApiKeyCreated,
+    /// tessera's own: such a key was revoked (extra: key_id, kind, why).
+    ApiKeyRevoked,
+    /// tessera's own: a key was refused because it was used from outside its allow-list
+    /// (extra: key_id, address).
+    ApiKeyAddressRefused,
 }
 
 impl AuditEvent {
@@ -54,8 +58,9 @@ impl AuditEvent {
             AuditEvent::LoggedOutEverywhere => 9003,
             AuditEvent::ApiKeyFetched => 9004,
             AuditEvent::ApiKeyLeakReported => 9005,
-            AuditEvent::NamedKeyCreated => 9006,
-            AuditEvent::NamedKeyRevoked => 9007,
+            AuditEvent::ApiKeyCreated => 9006,
+            AuditEvent::ApiKeyRevoked => 9007,
+            AuditEvent::ApiKeyAddressRefused => 9008,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! method is one unit of work: if it writes several rows it does so in one transaction.
 //! Timestamps are `i64` microseconds since the Unix epoch.
 
+mod api_keys;
 mod attachments;
 mod audit_log;
 mod devices;
@@ -16,7 +17,6 @@ mod invalidations;
 mod messages;
 mod meta;
 mod migrate;
-mod named_keys;
 mod people;
 mod push_devices;
 mod rate_limits;
@@ -30,6 +30,7 @@ mod user_status;
 mod user_topics;
 mod users;
 
+pub use api_keys::{ApiKeyRow, ExpiringKey, NewApiKey};
 pub use attachments::{AttachmentRow, NewAttachment};
 pub use audit_log::{AuditEvent, AuditRow};
 pub use devices::ApiClientRow;
@@ -42,7 +43,6 @@ pub use messages::{
     MessageEditRow, MessageFilter, MessageQuery, MessageRow, NewMessage, RECIPIENT_GROUP,
     RECIPIENT_PERSONAL, RECIPIENT_STREAM, ReactionRow,
 };
-pub use named_keys::{NamedKeyRow, NewNamedKey};
 pub use people::PersonRow;
 pub use push_devices::{PushDeviceRow, PushKind};
 pub use realms::RealmRow;

@@ -62,6 +62,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_named_keys.sql"),
         include_str!("../migrations/postgres/0009_named_keys.sql"),
     ),
+    (
+        10,
+        "key_kinds",
+        include_str!("../migrations/sqlite/0010_key_kinds.sql"),
+        include_str!("../migrations/postgres/0010_key_kinds.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -76,6 +82,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0007_settings_groups.sql",
     "0008_client_state.sql",
     "0009_named_keys.sql",
+    "0010_key_kinds.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

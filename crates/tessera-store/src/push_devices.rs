@@ -27,6 +27,8 @@ pub struct PushDeviceRow {
     pub token: String,
     pub ios_app_id: Option<String>,
     pub last_updated: i64,
+    /// The device key that registered it (signing that device out removes it).
+    pub api_key_id: Option<i64>,
 }
 
 impl Store {
@@ -37,20 +39,25 @@ impl Store {
         kind: PushKind,
         token: &str,
         ios_app_id: Option<&str>,
+        api_key_id: Option<i64>,
         now: i64,
     ) -> Result<()> {
         with_writer!(self, pool => {
             sqlx::query(
-                "INSERT INTO push_devices (user_id, kind, token, ios_app_id, last_updated) \
-                 VALUES ($1, $2, $3, $4, $5) \
+                // Not for a device key revoked meanwhile (signed out while this request ran).
+                "INSERT INTO push_devices (user_id, kind, token, ios_app_id, last_updated, api_key_id) \
+                 SELECT $1, $2, $3, $4, $5, $6 WHERE $6 IS NULL OR EXISTS \
+                 (SELECT 1 FROM api_keys WHERE id = $6 AND revoked_at IS NULL) \
                  ON CONFLICT (user_id, kind, token) \
-                 DO UPDATE SET ios_app_id = excluded.ios_app_id, last_updated = excluded.last_updated",
+                 DO UPDATE SET ios_app_id = excluded.ios_app_id, last_updated = excluded.last_updated, \
+                 api_key_id = excluded.api_key_id",
             )
             .bind(user_id)
             .bind(kind.code())
             .bind(token)
             .bind(ios_app_id)
             .bind(now)
+            .bind(api_key_id)
             .execute(pool)
             .await?;
         });
@@ -80,7 +87,7 @@ impl Store {
     pub async fn push_devices_for(&self, user_id: i64) -> Result<Vec<PushDeviceRow>> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as::<_, PushDeviceRow>(
-                "SELECT id, user_id, kind, token, ios_app_id, last_updated FROM push_devices \
+                "SELECT id, user_id, kind, token, ios_app_id, last_updated, api_key_id FROM push_devices \
                  WHERE user_id = $1 ORDER BY id",
             )
             .bind(user_id)

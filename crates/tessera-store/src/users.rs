@@ -69,14 +69,21 @@ pub struct AuthRow {
     pub is_active: bool,
     pub is_bot: bool,
     pub bot_type: Option<i64>,
-    /// For a named key: its id, scope bits and expiry (`None` for the account key, and for
-    /// the queries that do not select them: sessions).
+    /// For a key of `api_keys`: its id, kind, scope bits, expiry and allow-list (`None` for
+    /// the account key, and for the queries that do not select them: sessions).
     #[sqlx(default)]
     pub key_id: Option<i64>,
+    #[sqlx(default)]
+    pub key_kind: Option<String>,
     #[sqlx(default)]
     pub key_scope: Option<i64>,
     #[sqlx(default)]
     pub key_expires_at: Option<i64>,
+    #[sqlx(default)]
+    pub key_networks: Option<String>,
+    /// For a bot's account key: the live previous key that its first use retires.
+    #[sqlx(default)]
+    pub previous_key_id: Option<i64>,
 }
 
 /// Seals a secret once the new row's id is known (the id is the AEAD's associated data).
@@ -346,11 +353,15 @@ impl Store {
                 "SELECT u.id AS user_id, u.realm_id, r.string_id AS realm_string_id, \
                  r.deactivated AS realm_deactivated, u.delivery_email, u.role, u.is_active, \
                  u.is_bot, u.bot_type, CAST(NULL AS BIGINT) AS key_id, \
-                 CAST(NULL AS BIGINT) AS key_scope, CAST(NULL AS BIGINT) AS key_expires_at \
+                 CAST(NULL AS TEXT) AS key_kind, CAST(NULL AS BIGINT) AS key_scope, \
+                 CAST(NULL AS BIGINT) AS key_expires_at, CAST(NULL AS TEXT) AS key_networks, \
+                 (SELECT MIN(p.id) FROM api_keys p WHERE p.user_id = u.id \
+                  AND p.kind = 'previous' AND p.revoked_at IS NULL) AS previous_key_id \
                  FROM users u JOIN realms r ON r.id = u.realm_id WHERE u.api_key_digest = $1 \
                  UNION ALL \
                  SELECT u.id, u.realm_id, r.string_id, r.deactivated, u.delivery_email, u.role, \
-                 u.is_active, u.is_bot, u.bot_type, k.id, k.scope, k.expires_at \
+                 u.is_active, u.is_bot, u.bot_type, k.id, k.kind, k.scope, k.expires_at, \
+                 k.allowed_networks, CAST(NULL AS BIGINT) \
                  FROM api_keys k JOIN users u ON u.id = k.user_id \
                  JOIN realms r ON r.id = u.realm_id \
                  WHERE k.digest = $1 AND k.revoked_at IS NULL",
@@ -363,8 +374,10 @@ impl Store {
 
     /// Replace a user's key in one transaction: new digest and sealed copy, audit 127 by
     /// `acting`, the user's push registrations removed, and the old digest announced for
-    /// eviction; every live named key of the user revoked (audit 9007 each). Returns the old
-    /// digest and the revoked named keys' digests.
+    /// eviction; every live key of `api_keys` of the user (named, device, previous) revoked
+    /// (audit 9007 each). With `keep_previous_until`, the old key is kept as a `previous` key
+    /// that expires then (a bot's overlap window). Returns the old digest and the revoked
+    /// keys' digests.
     pub async fn rotate_api_key(
         &self,
         user_id: i64,
@@ -372,6 +385,7 @@ impl Store {
         seal: Sealer,
         acting: i64,
         now: i64,
+        keep_previous_until: Option<i64>,
     ) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
         let sealed = seal(user_id);
         let is_pg = self.is_pg();
@@ -408,7 +422,21 @@ impl Store {
             insert_invalidation!(tx, Some(old.clone()), now, is_pg);
             insert_invalidation!(tx, Some(new_digest.to_vec()), now, is_pg);
             // A new account key ends every named key of the account too.
-            let revoked = crate::named_keys::revoke_all_in!(tx, user_id, acting, realm_id, "account key regenerated", now, is_pg);
+            let revoked = crate::api_keys::revoke_all_in!(tx, user_id, acting, realm_id, "account key regenerated", now, is_pg);
+            if let Some(until) = keep_previous_until {
+                let previous = crate::api_keys::NewApiKey {
+                    user_id,
+                    kind: "previous",
+                    name: "Previous API key",
+                    digest: &old,
+                    scope: 63,
+                    expires_at: Some(until),
+                    allowed_networks: None,
+                    created_address: None,
+                    keep_at_most: None,
+                };
+                crate::api_keys::insert_key_in!(tx, &previous, realm_id, acting, now, is_pg);
+            }
             tx.commit().await?;
             Ok((old, revoked))
         })

@@ -118,6 +118,11 @@ pub struct ServeArgs {
     /// "key"}]}`, P-256 PEM keys); read at start, nothing is fetched. Unset: reports are refused.
     #[arg(long, env = "TESSERA_SECRET_SCANNING_KEYS")]
     pub secret_scanning_keys: Option<PathBuf>,
+    /// Reverse proxies (addresses and CIDR blocks, comma-separated) whose X-Forwarded-For
+    /// names the client: key allow-lists, rate limits and the Devices page then see the
+    /// client's address. Unset: the connection's peer is the client.
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -200,11 +205,14 @@ pub enum KeyCommand {
     /// --offline, whether it is live; never whose it is. Exit 0: well-formed (and live); 1: not
     /// a tessera key; 3: well-formed but not live.
     Check(KeyCheckArgs),
-    /// List an account's named keys (id, name, scope, created, expiry, last use; never a key).
+    /// List an account's keys beside its account key: named keys, signed-in apps (device keys)
+    /// and a bot's previous key (id, kind, name, scope, created, expiry, allow-list, last use;
+    /// never a key).
     List(EmailArg),
     /// Create a named key for an account and print it (shown only this once).
     Create(KeyCreateArgs),
-    /// Revoke one named key of an account by its id; its other keys keep working.
+    /// Revoke one key of an account by its id (a device key: that app is signed out); its
+    /// other keys keep working.
     Revoke(KeyRevokeArgs),
 }
 
@@ -220,9 +228,14 @@ pub struct KeyCreateArgs {
     /// settings, admin).
     #[arg(long, default_value = "full")]
     pub scope: String,
-    /// Days until the key expires (default: never).
+    /// Days until the key expires (default: never; the organization may set a longest
+    /// lifetime).
     #[arg(long)]
     pub expires_days: Option<u32>,
+    /// Addresses and CIDR blocks the key may be used from, comma-separated (default:
+    /// anywhere).
+    #[arg(long)]
+    pub allowed_networks: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -196,26 +196,42 @@ async fn key_check(store_args: &cli::StoreArgs, a: cli::KeyCheckArgs) -> Result<
     }
 }
 
-/// `tessera key list|create|revoke`: an account's named keys, acting as the account itself.
+/// `tessera key list|create|revoke`: an account's keys beside its account key (named, device,
+/// previous), acting as the account itself.
 async fn named_key_command(store_args: &cli::StoreArgs, cmd: KeyCommand) -> Result<(), Failure> {
     let app = setup::open(store_args, None).await?;
     let realm = app.realm_for_subdomain(&store_args.realm).await?;
     match cmd {
         KeyCommand::List(a) => {
             let user = app.user_by_email(realm.row.id, &a.email).await?;
+            let when = |secs: i64| {
+                tessera_app::iso_minutes(secs * 1_000_000)
+                    .replace('T', " ")
+                    .replace("+00:00", " UTC")
+            };
             for k in app.list_named_keys(&user).await? {
                 let used = k.last_used.map_or("never used".to_owned(), |u| {
                     format!(
                         "last used {} by {} from {}",
-                        u.timestamp,
+                        when(u.timestamp),
                         u.client,
                         u.ip.as_deref().unwrap_or("?")
                     )
                 });
-                let expires = k.expires.map_or("never".to_owned(), |t| t.to_string());
+                let expires = k.expires.map_or("never".to_owned(), when);
+                let networks = k
+                    .allowed_networks
+                    .map_or("anywhere".to_owned(), |n| n.join(","));
                 println!(
-                    "{}\t{}\tscope {}\tcreated {}\texpires {}\t{}",
-                    k.id, k.name, k.scope, k.date_created, expires, used
+                    "{}\t{}\t{}\tscope {}\tcreated {}\texpires {}\tfrom {}\t{}",
+                    k.id,
+                    k.kind,
+                    k.name,
+                    k.scope,
+                    when(k.date_created),
+                    expires,
+                    networks,
+                    used
                 );
             }
         }
@@ -234,12 +250,20 @@ async fn named_key_command(store_args: &cli::StoreArgs, cmd: KeyCommand) -> Resu
             let expires = a
                 .expires_days
                 .map(|d| app.now().div_euclid(1_000_000) + i64::from(d) * 86_400);
+            let networks = match &a.allowed_networks {
+                Some(raw) => tessera_core::Networks::parse(raw).map_err(|e| Failure {
+                    msg: e.to_string(),
+                    code: 2,
+                })?,
+                None => None,
+            };
             let new = tessera_app::NewKey {
                 name: a.name,
                 scope,
                 expires,
+                networks,
             };
-            let (view, key) = app.create_named_key(&user, user.id, new).await?;
+            let (view, key) = app.create_named_key(&user, user.id, new, None).await?;
             eprintln!(
                 "created key {} ({}); it is shown only this once:",
                 view.id, view.name
@@ -248,7 +272,7 @@ async fn named_key_command(store_args: &cli::StoreArgs, cmd: KeyCommand) -> Resu
         }
         KeyCommand::Revoke(a) => {
             let user = app.user_by_email(realm.row.id, &a.email).await?;
-            app.revoke_named_key(&user, a.id, user.id, "revoked")
+            app.revoke_named_key(&user, a.id, Some(user.id), "revoked")
                 .await?;
             eprintln!("revoked key {}", a.id);
         }

@@ -246,8 +246,14 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    let trusted_proxies = match &serve.trusted_proxies {
+        Some(raw) => tessera_core::Networks::parse(raw)
+            .map_err(|e| fail(format!("--trusted-proxies: {e}")))?,
+        None => None,
+    };
     let app = open_with(args, Some(site), |config| {
         config.secret_scanning_keys = scanning_keys;
+        config.trusted_proxies = trusted_proxies;
         config.development = serve.development;
         config.auth_failures_by_ip = (600, serve.auth_failures_per_ip);
         config.api_by_user = (60, serve.api_rate_limit.max(1));
@@ -294,13 +300,18 @@ pub async fn serve(args: &StoreArgs, serve: ServeArgs) -> Result<(), Failure> {
     if app.start_event_fanout().await? {
         tracing::info!("event fan-out through PostgreSQL is running");
     }
-    // Invalidation rows only matter for a few seconds; keep the table small.
+    // Invalidation rows only matter for a few seconds; keep the table small. The same tick
+    // sends expiry reminders.
     let pruner = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
             pruner.prune_expired().await;
+            // Named keys that expire within a week: their owners are told (once).
+            if let Err(e) = pruner.send_key_expiry_reminders().await {
+                tracing::warn!(error = %e.detail(), "sending key expiry reminders failed");
+            }
         }
     });
     // Idle event queues expire after 10 minutes; sweep every minute, as Zulip does.

@@ -13,14 +13,26 @@ use tessera_store::{SessionOrigin, UserRow};
 pub const DESKTOP_TOKEN_SECS: i64 = 15;
 
 impl App {
-    /// Mobile flow: the `zulip://login?…` redirect carrying the OTP-encrypted key.
+    /// Mobile flow: the `zulip://login?…` redirect carrying the OTP-encrypted key — this
+    /// login's own device key (or the account key when the organization's policy is off).
+    /// `device` names the phone ("Chrome on Android": the browser that signed in; empty:
+    /// unknown).
     pub async fn mobile_flow_redirect(
         &self,
         user: &UserRow,
         otp: &str,
         ip: Option<&str>,
+        device: &str,
     ) -> Result<String> {
-        let key = self.reveal_api_key(user)?;
+        if !is_valid_otp(otp) {
+            return Err(AppError::bad("Invalid OTP"));
+        }
+        let name = if device.is_empty() {
+            "Zulip mobile app".to_owned()
+        } else {
+            format!("Zulip mobile app ({device})")
+        };
+        let key = self.key_for_login(user, &name, ip).await?;
         let encrypted =
             otp_encrypt_api_key(key.expose(), otp).ok_or_else(|| AppError::bad("Invalid OTP"))?;
         let realm = self.realm_by_id(user.realm_id).await?;

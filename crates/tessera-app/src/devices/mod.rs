@@ -3,21 +3,25 @@
 //! and the mobile/desktop hand-offs each have their own file.
 
 mod handoff;
+mod keys;
 mod login_email;
 mod use_log;
 
+pub use keys::MAX_DEVICE_KEYS;
 pub use use_log::USE_RECORD_INTERVAL_SECS;
 pub(crate) use use_log::UseLog;
 
 use crate::auth::Principal;
 use crate::sessions::SessionCaller;
 use crate::{App, AppError, Result};
-use tessera_store::{ApiClientRow, AuditEvent, PushDeviceRow, SessionRow};
+use tessera_store::{ApiClientRow, ApiKeyRow, AuditEvent, PushDeviceRow, SessionRow};
 
 /// Everything the Devices section lists.
 #[derive(Debug, Clone)]
 pub struct Devices {
     pub push: Vec<PushDeviceRow>,
+    /// Apps signed in with their own key (device keys), most recently used first.
+    pub apps: Vec<ApiKeyRow>,
     pub clients: Vec<ApiClientRow>,
     pub sessions: Vec<SessionRow>,
 }
@@ -25,8 +29,17 @@ pub struct Devices {
 impl App {
     /// The Devices section of a user.
     pub async fn devices_of(&self, user_id: i64) -> Result<Devices> {
+        let mut apps: Vec<ApiKeyRow> = self
+            .store()
+            .api_keys(user_id, false)
+            .await?
+            .into_iter()
+            .filter(|k| k.kind == tessera_core::KeyKind::Device.as_str())
+            .collect();
+        apps.sort_by_key(|k| std::cmp::Reverse((k.last_used_at.unwrap_or(k.created_at), k.id)));
         Ok(Devices {
             push: self.store().push_devices_for(user_id).await?,
+            apps,
             clients: self.store().api_clients_of(user_id).await?,
             sessions: self.sessions_of(user_id).await?,
         })

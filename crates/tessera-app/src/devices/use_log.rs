@@ -18,8 +18,10 @@ pub(crate) struct UseLog {
     /// user → (client name, last write) for each client the user was seen with.
     clients: Mutex<HashMap<i64, ClientUses>>,
     sessions: Mutex<HashMap<i64, i64>>,
-    /// named key id → last write.
-    named_keys: Mutex<HashMap<i64, i64>>,
+    /// key id (of `api_keys`) → last write.
+    keys: Mutex<HashMap<i64, i64>>,
+    /// (key id, address) → last audit row of a refusal for the address.
+    refusals: Mutex<HashMap<(i64, Option<std::net::IpAddr>), i64>>,
     writes: AtomicU64,
 }
 
@@ -102,27 +104,59 @@ impl App {
         }
     }
 
-    /// Note that a named key was used (time, client, address; at most one write a minute
-    /// per key).
-    pub async fn note_named_key_use(
-        &self,
-        key_id: i64,
-        client: &str,
-        ip: Option<std::net::IpAddr>,
-    ) {
+    /// Note that a key of `api_keys` was used (time, client, address; at most one write a
+    /// minute per key).
+    pub async fn note_key_use(&self, key_id: i64, client: &str, ip: Option<std::net::IpAddr>) {
         let now = self.now();
         let log = &self.inner.uses;
-        if !UseLog::due(&log.named_keys, key_id, now) {
+        if !UseLog::due(&log.keys, key_id, now) {
             return;
         }
         log.writes.fetch_add(1, Ordering::Relaxed);
         let ip = ip.map(|a| a.to_string());
         if let Err(e) = self
             .store()
-            .note_named_key_use(key_id, client, ip.as_deref(), now)
+            .note_api_key_use(key_id, client, ip.as_deref(), now)
             .await
         {
-            tracing::warn!(error = %e, "could not record the named key's use");
+            tracing::warn!(error = %e, "could not record the key's use");
+        }
+    }
+
+    /// Audit a key refused for its address (audit 9008 with the key's id and the address; at
+    /// most one row a minute per key and address, so a client retrying in a loop cannot fill
+    /// the log).
+    pub(crate) async fn note_refused_address(
+        &self,
+        who: &crate::Principal,
+        ip: Option<std::net::IpAddr>,
+    ) {
+        let Some(key_id) = who.grant.key_id else {
+            return;
+        };
+        let now = self.now();
+        if !UseLog::due(&self.inner.uses.refusals, (key_id, ip), now) {
+            return;
+        }
+        tracing::warn!(user_id = %who.user_id, key_id, address = ?ip, "an API key was used from outside its allow-list");
+        let extra = serde_json::json!({
+            "key_id": key_id,
+            "address": ip.map(|a| a.to_string()),
+        })
+        .to_string();
+        if let Err(e) = self
+            .store()
+            .audit(
+                who.realm_id,
+                None,
+                Some(who.user_id.0),
+                tessera_store::AuditEvent::ApiKeyAddressRefused,
+                now,
+                Some(extra),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not audit a refused address");
         }
     }
 

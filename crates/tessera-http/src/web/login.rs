@@ -235,7 +235,16 @@ async fn app_handoff(
     if let Some(otp) = &otps.0 {
         return match web
             .app
-            .mobile_flow_redirect(&user, otp, origin.ip.as_deref())
+            .mobile_flow_redirect(
+                &user,
+                otp,
+                origin.ip.as_deref(),
+                &web.user_agent
+                    .as_deref()
+                    .filter(|ua| !ua.trim().is_empty())
+                    .map(tessera_core::user_agent::describe)
+                    .unwrap_or_default(),
+            )
             .await
         {
             // Zulip's `HttpResponse(status=302)` with only a Location.

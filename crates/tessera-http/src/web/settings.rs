@@ -1,5 +1,6 @@
-//! `/settings/…`: the personal settings pages — Account & privacy (API key, password) and the
-//! bot tables (Your bots; All bots for administrators). The pages are rendered here; their
+//! `/settings/…`: the personal settings pages — Account & privacy (API key, named API keys,
+//! password, devices) and the bot tables (Your bots; All bots for administrators) — and the
+//! organization's API-key policy (administrators). The pages are rendered here; their
 //! buttons call the Zulip API (`/json/…`, and `/api/v1/users/me/api_key/regenerate` with the
 //! revealed key, as Zulip's web app does) from `assets/tessera.js`.
 
@@ -87,11 +88,116 @@ fn when(micros: i64) -> String {
         .replace("+00:00", " UTC")
 }
 
+/// One named key of the API keys section (never the key).
+pub struct KeyRow {
+    pub id: i64,
+    pub name: String,
+    /// What it may do, in words.
+    pub scope: String,
+    pub created: String,
+    /// "Never", or when.
+    pub expires: String,
+    /// "Never used", or when, by what, from where.
+    pub last_used: String,
+    /// Where it may be used from ("" for anywhere).
+    pub networks: String,
+}
+
+/// One signed-in app (a device key) of the Devices section.
+pub struct AppRow {
+    pub id: i64,
+    pub name: String,
+    pub signed_in: String,
+    pub signed_in_from: String,
+    pub last_used: String,
+    pub last_ip: String,
+    pub push_registrations: usize,
+}
+
+/// A scope in words, as the API keys section shows it.
+pub fn scope_words(scope: &serde_json::Value) -> String {
+    let Ok(scope) = tessera_core::KeyScope::parse(&scope.to_string()) else {
+        return scope.to_string();
+    };
+    match scope {
+        s if s == tessera_core::KeyScope::FULL => "Full access".into(),
+        s if s == tessera_core::KeyScope::READ => "Read only".into(),
+        s if s == tessera_core::KeyScope::SEND => "Send only".into(),
+        s => {
+            let mut words = s.group_names().join(", ");
+            if let Some(first) = words.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            words
+        }
+    }
+}
+
+/// The longest-lifetime choices of the policy tab, the current one selected (also a value
+/// set through the API that is not among the presets).
+fn lifetime_choices(current: Option<i64>) -> Vec<(String, String, bool)> {
+    let mut days: Vec<i64> = vec![7, 30, 90, 180, 365];
+    if let Some(d) = current
+        && !days.contains(&d)
+    {
+        days.push(d);
+        days.sort_unstable();
+    }
+    let mut choices = vec![(
+        "unlimited".to_owned(),
+        "No limit (a key may never expire)".to_owned(),
+        current.is_none(),
+    )];
+    choices.extend(days.into_iter().map(|d| {
+        let label = if d == 1 {
+            "1 day".to_owned()
+        } else {
+            format!("{d} days")
+        };
+        (d.to_string(), label, current == Some(d))
+    }));
+    choices
+}
+
+/// The named keys of an account, as rows.
+fn key_rows(keys: &[tessera_app::NamedKeyView]) -> Vec<KeyRow> {
+    keys.iter()
+        .filter(|k| k.kind == "named")
+        .map(|k| KeyRow {
+            id: k.id,
+            name: k.name.clone(),
+            scope: scope_words(&k.scope),
+            created: when(k.date_created * 1_000_000),
+            expires: k
+                .expires
+                .map_or("Never".to_owned(), |t| when(t * 1_000_000)),
+            last_used: k.last_used.as_ref().map_or("Never used".to_owned(), |u| {
+                let from =
+                    u.ip.as_deref()
+                        .map(|ip| format!(" from {ip}"))
+                        .unwrap_or_default();
+                format!("{} by {}{from}", when(u.timestamp * 1_000_000), u.client)
+            }),
+            networks: k
+                .allowed_networks
+                .as_ref()
+                .map(|n| n.join(", "))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
     password_rule: String,
     mobile_devices: Vec<DeviceRow>,
+    signed_in_apps: Vec<AppRow>,
+    named_keys: Vec<KeyRow>,
+    /// The organization's API-key policy (the create-key form and the policy tab).
+    policy: tessera_app::KeyPolicy,
+    /// The policy tab's choices of a longest key lifetime: (value, label, selected).
+    lifetime_choices: Vec<(String, String, bool)>,
     api_clients: Vec<DeviceRow>,
     web_sessions: Vec<DeviceRow>,
     enable_login_emails: bool,
@@ -117,7 +223,8 @@ pub async fn get_settings_root(web: Web) -> Response {
     web.redirect(HOME)
 }
 
-/// GET /settings/{tab} — `account-and-privacy`, `your-bots`, `all-bots` (administrators).
+/// GET /settings/{tab} — `account-and-privacy`, `your-bots`, `all-bots` and `api-key-policy`
+/// (administrators).
 pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
     let Some(caller) = web.caller.clone() else {
         return web.login_redirect();
@@ -128,6 +235,8 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
         "your-bots" => "your-bots",
         "all-bots" if who.role.is_admin() => "all-bots",
         "all-bots" => return web.redirect("/settings/your-bots"),
+        "api-key-policy" if who.role.is_admin() => "api-key-policy",
+        "api-key-policy" => return web.redirect(HOME),
         _ => {
             let page = super::MessagePage {
                 c: web.chrome().await,
@@ -171,11 +280,37 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
     };
     let (mut mobile_devices, mut api_clients, mut web_sessions) =
         (Vec::new(), Vec::new(), Vec::new());
+    let (mut signed_in_apps, mut named_keys) = (Vec::new(), Vec::new());
+    let policy = match web.app.key_policy(who.realm_id).await {
+        Ok(p) => p,
+        Err(e) => return web.failure(&e).await,
+    };
     if tab == "account-and-privacy" {
         let devices = match web.app.devices_of(user.id).await {
             Ok(d) => d,
             Err(e) => return web.failure(&e).await,
         };
+        match web.app.list_named_keys(&user).await {
+            Ok(keys) => named_keys = key_rows(&keys),
+            Err(e) => return web.failure(&e).await,
+        }
+        signed_in_apps = devices
+            .apps
+            .iter()
+            .map(|k| AppRow {
+                id: k.id,
+                name: k.name.clone(),
+                signed_in: when(k.created_at),
+                signed_in_from: k.created_address.clone().unwrap_or_default(),
+                last_used: k.last_used_at.map_or("not used yet".to_owned(), when),
+                last_ip: k.last_address.clone().unwrap_or_default(),
+                push_registrations: devices
+                    .push
+                    .iter()
+                    .filter(|p| p.api_key_id == Some(k.id))
+                    .count(),
+            })
+            .collect();
         mobile_devices = devices
             .push
             .iter()
@@ -225,6 +360,10 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
     let page = SettingsPage {
         password_rule: super::password_reset::password_rule(),
         mobile_devices,
+        signed_in_apps,
+        named_keys,
+        lifetime_choices: lifetime_choices(policy.max_lifetime_days),
+        policy,
         api_clients,
         web_sessions,
         enable_login_emails: user.enable_login_emails,

@@ -103,9 +103,15 @@ both!(
             ["otp_encrypted_api_key", "email", "user_id", "realm"]
         );
         let enc = query_param(&location, "otp_encrypted_api_key").unwrap();
+        // This login's own key (tessera's default): it works, and is not the account key.
+        let key = otp_decrypt_api_key(&enc, OTP).unwrap();
+        assert_ne!(key, t.owner_key);
+        t.get("/api/v1/users/me", Some((OWNER, &key))).await.ok();
+        let keys = t.get("/api/v1/users/me/api_keys", Some(t.owner())).await;
+        let listed = &keys.ok()["api_keys"][0];
         assert_eq!(
-            otp_decrypt_api_key(&enc, OTP).as_deref(),
-            Some(t.owner_key.as_str())
+            (listed["kind"].as_str(), listed["name"].as_str()),
+            (Some("device"), Some("Zulip mobile app"))
         );
         assert_eq!(query_param(&location, "email").as_deref(), Some(OWNER));
         assert_eq!(query_param(&location, "user_id").as_deref(), Some("1"));

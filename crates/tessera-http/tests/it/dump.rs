@@ -117,7 +117,7 @@ both!(
                 let candidate = &run[i..i + 32];
                 assert!(
                     t.app
-                        .authenticate_api_key("", None, candidate, true)
+                        .authenticate_api_key("", None, candidate, true, None)
                         .await
                         .is_err(),
                     "dump yields a working key"

@@ -2,32 +2,102 @@
 
 use crate::both;
 use crate::helpers::*;
+use axum::http::Method;
 use tessera_core::Role;
 
+both!(each_login_gets_its_own_key, |t: TestApp| async move {
+    let login = |username: &'static str, ua: &'static str| {
+        let t = &t;
+        async move {
+            t.request(
+                Method::POST,
+                "/api/v1/fetch_api_key",
+                None,
+                &[("username", username), ("password", PASSWORD)],
+                &[("user-agent", ua)],
+            )
+            .await
+        }
+    };
+    let r = login(OWNER, "ZulipMobile/27.200 (Android 14)").await;
+    let b = r.ok().clone();
+    assert_eq!(b["email"], OWNER);
+    assert_eq!(b["user_id"], 1);
+    let first = b["api_key"].as_str().unwrap().to_owned();
+    // Zulip's shape and checksum, but not the account key.
+    assert!(tessera_core::ApiKey::parse(&first).is_ok());
+    assert_ne!(first, t.owner_key);
+    // Username case does not matter; a second login gets a key of its own.
+    let r = login(
+        "Owner@TESSERA.test",
+        "ZulipPython/0.9.1 (Linux; Python 3.11)",
+    )
+    .await;
+    let second = r.ok()["api_key"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_ne!(second, t.owner_key);
+    for key in [&first, &second, &t.owner_key] {
+        t.get("/api/v1/users/me", Some((OWNER, key))).await.ok();
+    }
+    // Both are listed as signed-in apps, named after the app, with full scope.
+    let keys = t.get("/api/v1/users/me/api_keys", Some(t.owner())).await;
+    let keys = keys.ok()["api_keys"].as_array().unwrap().clone();
+    let apps: Vec<(&str, &str, &str)> = keys
+        .iter()
+        .map(|k| {
+            (
+                k["kind"].as_str().unwrap(),
+                k["name"].as_str().unwrap(),
+                k["scope"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        apps,
+        [
+            ("device", "ZulipPython on Linux", "full"),
+            ("device", "ZulipMobile on Android", "full"),
+        ]
+    );
+    // Audited with the key's id, never the key.
+    let audit = t.app.store().audit_for_user(1).await.unwrap();
+    let created: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.event_type == 9006)
+        .filter_map(|a| a.extra_data.as_deref())
+        .collect();
+    assert_eq!(created.len(), 2);
+    assert!(
+        created.iter().all(|e| e.contains("\"kind\":\"device\"")
+            && !e.contains(&first)
+            && !e.contains(&second))
+    );
+});
+
 both!(
-    password_login_returns_the_existing_key,
+    with_the_policy_off_login_returns_the_account_key,
     |t: TestApp| async move {
-        let r = t
-            .post(
-                "/api/v1/fetch_api_key",
-                None,
-                &[("username", OWNER), ("password", PASSWORD)],
-            )
-            .await;
-        let b = r.ok();
-        assert_eq!(b["api_key"], t.owner_key.as_str());
-        assert_eq!(b["email"], OWNER);
-        assert_eq!(b["user_id"], 1);
-        // Username case does not matter; the key is not rotated by fetching it.
-        let r = t
-            .post(
-                "/api/v1/fetch_api_key",
-                None,
-                &[("username", "Owner@TESSERA.test"), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(r.ok()["api_key"], t.owner_key.as_str());
+        t.patch(
+            "/api/v1/realm",
+            t.owner(),
+            &[("api_key_per_login", "false")],
+        )
+        .await
+        .ok();
+        for username in [OWNER, "Owner@TESSERA.test"] {
+            let r = t
+                .post(
+                    "/api/v1/fetch_api_key",
+                    None,
+                    &[("username", username), ("password", PASSWORD)],
+                )
+                .await;
+            // Zulip's behaviour: the existing key, not rotated by fetching it.
+            assert_eq!(r.ok()["api_key"], t.owner_key.as_str());
+        }
         t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+        let keys = t.get("/api/v1/users/me/api_keys", Some(t.owner())).await;
+        assert_eq!(keys.ok()["api_keys"], serde_json::json!([]));
     }
 );
 
@@ -249,6 +319,20 @@ mod dev_fetch_api_key_in_development {
     #[tokio::test]
     async fn sqlite() {
         let t = TestApp::with_config(tessera_store::Engine::Sqlite, |c| c.development = true).await;
+        let r = t
+            .post("/api/v1/dev_fetch_api_key", None, &[("username", OWNER)])
+            .await;
+        // Like fetch_api_key: the login's own key.
+        let key = r.ok()["api_key"].as_str().unwrap().to_owned();
+        assert_ne!(key, t.owner_key);
+        t.get("/api/v1/users/me", Some((OWNER, &key))).await.ok();
+        t.patch(
+            "/api/v1/realm",
+            t.owner(),
+            &[("api_key_per_login", "false")],
+        )
+        .await
+        .ok();
         let r = t
             .post("/api/v1/dev_fetch_api_key", None, &[("username", OWNER)])
             .await;

@@ -143,6 +143,20 @@ impl TestApp {
         form: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Resp {
+        self.request_at(None, method, path, auth, form, headers)
+            .await
+    }
+
+    /// [`TestApp::request`] from the peer `peer` (connection info set, as `serve` does).
+    pub async fn request_at(
+        &self,
+        peer: Option<std::net::SocketAddr>,
+        method: Method,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -162,7 +176,26 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        self.send(req.body(body).expect("request")).await
+        let mut req = req.body(body).expect("request");
+        if let Some(peer) = peer {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
+        self.send(req).await
+    }
+
+    /// Log the owner in as an app with this User-Agent (`fetch_api_key`); the key it gets.
+    pub async fn app_login(&self, ua: &str) -> String {
+        let r = self
+            .request(
+                Method::POST,
+                "/api/v1/fetch_api_key",
+                None,
+                &[("username", OWNER), ("password", PASSWORD)],
+                &[("user-agent", ua)],
+            )
+            .await;
+        r.ok()["api_key"].as_str().expect("api_key").to_owned()
     }
 
     pub async fn get(&self, path: &str, auth: Option<(&str, &str)>) -> Resp {

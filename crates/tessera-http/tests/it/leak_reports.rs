@@ -283,3 +283,53 @@ async fn a_leaked_named_key_is_revoked_alone() {
         leaked_named_key_is_revoked_alone(t, sk).await;
     }
 }
+
+/// A leaked device key (one app login's) signs that app out alone; the account key, the other
+/// app and its push registration keep working.
+async fn leaked_device_key_signs_that_app_out(t: TestApp, sk: SigningKey) {
+    let leaked = t.app_login("ZulipMobile/27.200 (Android 14)").await;
+    let kept = t.app_login("ZulipMobile/27.200 (iOS 17)").await;
+    t.post(
+        "/api/v1/users/me/android_gcm_reg_id",
+        Some((OWNER, &kept)),
+        &[("token", "kept-phone-token")],
+    )
+    .await
+    .ok();
+    let body = json!([{"token": leaked, "type": "tessera_api_key", "url": "https://example.com/log", "source": "content"}])
+        .to_string()
+        .into_bytes();
+    let r = signed_report(&t, &body, &signature(&sk, &body)).await;
+    assert_eq!(r.body[0]["label"], "true_positive", "{}", r.text);
+    t.get("/api/v1/users/me", Some((OWNER, &leaked)))
+        .await
+        .unauthorized("Invalid API key");
+    t.get("/api/v1/users/me", Some((OWNER, &kept))).await.ok();
+    t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+    assert_eq!(t.app.store().push_devices_for(1).await.unwrap().len(), 1);
+    let mails = tessera_app::read_outbox(t.outbox.path());
+    let mail = mails
+        .iter()
+        .find(|m| m.subject == "Your API key was found in public")
+        .unwrap();
+    assert!(
+        mail.body.contains("one signed-in app") && mail.body.contains("sign it in again"),
+        "{}",
+        mail.body
+    );
+    // Reported again: already revoked, nothing changes.
+    let r = signed_report(&t, &body, &signature(&sk, &body)).await;
+    assert_eq!(r.body[0]["label"], "false_positive", "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_leaked_device_key_signs_that_app_out() {
+    for engine in [
+        tessera_store::Engine::Sqlite,
+        tessera_store::Engine::Postgres,
+    ] {
+        let (sk, keys) = scanner();
+        let t = TestApp::with_config(engine, |c| c.secret_scanning_keys = Some(keys)).await;
+        leaked_device_key_signs_that_app_out(t, sk).await;
+    }
+}

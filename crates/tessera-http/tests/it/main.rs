@@ -10,6 +10,7 @@ mod api_docs;
 mod auth;
 mod bots;
 mod channels;
+mod device_keys;
 mod devices;
 mod drafts;
 mod dump;

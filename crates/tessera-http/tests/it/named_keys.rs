@@ -160,7 +160,7 @@ crate::both!(
         let sibling = t.sibling();
         assert!(
             sibling
-                .authenticate_api_key("", Some(OWNER), &first, false)
+                .authenticate_api_key("", Some(OWNER), &first, false, None)
                 .await
                 .is_err()
         );
@@ -231,7 +231,7 @@ crate::both!(
         for k in [&a, &b] {
             t.get("/api/v1/users/me", Some((me.0, k))).await.ok();
             sibling
-                .authenticate_api_key("", Some(me.0), k, false)
+                .authenticate_api_key("", Some(me.0), k, false, None)
                 .await
                 .unwrap();
         }
@@ -348,6 +348,380 @@ crate::both!(
             .error(400, "BAD_REQUEST", "No such bot");
         // Nothing but the one good key was made.
         let keys = t.get(KEYS, Some(t.owner())).await;
+        assert_eq!(keys.ok()["api_keys"].as_array().unwrap().len(), 1);
+    }
+);
+
+crate::both!(
+    allow_lists_refuse_other_addresses,
+    |t: TestApp| async move {
+        let (id, key) = create_key(
+            &t,
+            t.owner(),
+            KEYS,
+            &[
+                ("name", "office"),
+                ("allowed_networks", "[\"203.0.113.0/24\", \"2001:db8::1\"]"),
+            ],
+        )
+        .await;
+        let listed = t.get(KEYS, Some(t.owner())).await;
+        assert_eq!(
+            listed.ok()["api_keys"][0]["allowed_networks"],
+            serde_json::json!(["203.0.113.0/24", "2001:db8::1"])
+        );
+        let from = |addr: &'static str| {
+            let t = &t;
+            let key = key.clone();
+            async move {
+                t.request_at(
+                    Some(addr.parse().unwrap()),
+                    Method::GET,
+                    "/api/v1/users/me",
+                    Some((OWNER, &key)),
+                    &[],
+                    &[],
+                )
+                .await
+            }
+        };
+        from("203.0.113.77:5555").await.ok();
+        from("[2001:db8::1]:5555").await.ok();
+        // Elsewhere: a 403 that is not a logout, audited with the key's id and the address.
+        for _ in 0..3 {
+            let r = from("198.51.100.1:5555").await;
+            r.error(
+                403,
+                "API_KEY_ADDRESS",
+                "This API key may not be used from this address.",
+            );
+            assert_eq!(r.header("www-authenticate"), "");
+        }
+        let audit = t.app.store().audit_for_user(1).await.unwrap();
+        let refused: Vec<&str> = audit
+            .iter()
+            .filter(|a| a.event_type == 9008)
+            .filter_map(|a| a.extra_data.as_deref())
+            .collect();
+        // Written once a minute per key and address, however often it is tried.
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].contains(&format!("\"key_id\":{id}")) && refused[0].contains("198.51.100.1")
+        );
+        assert!(!refused[0].contains(&key));
+        // No address known (no connection info): refused too.
+        t.get("/api/v1/users/me", Some((OWNER, &key))).await.error(
+            403,
+            "API_KEY_ADDRESS",
+            "This API key may not be used from this address.",
+        );
+        // The account key is not limited.
+        t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+        // Bad lists are refused and nothing is made.
+        for (raw, msg) in [
+            (
+                "[\"10.0.0.0/33\"]",
+                "Invalid address or network: 10.0.0.0/33",
+            ),
+            ("example.com", "Invalid address or network: example.com"),
+            ("[1]", "allowed_networks is not a list of strings"),
+        ] {
+            t.post(
+                KEYS,
+                Some(t.owner()),
+                &[("name", "bad"), ("allowed_networks", raw)],
+            )
+            .await
+            .error(400, "BAD_REQUEST", msg);
+        }
+        let keys = t.get(KEYS, Some(t.owner())).await;
+        assert_eq!(keys.ok()["api_keys"].as_array().unwrap().len(), 1);
+    }
+);
+
+/// Behind a trusted reverse proxy, the client's address comes from `X-Forwarded-For`; from
+/// anyone else the header is ignored.
+mod allow_lists_behind_a_trusted_proxy {
+    use super::*;
+
+    async fn check(engine: tessera_store::Engine) {
+        let t = TestApp::with_config(engine, |c| {
+            c.trusted_proxies = tessera_core::Networks::parse("127.0.0.1").unwrap();
+        })
+        .await;
+        let (_, key) = create_key(
+            &t,
+            t.owner(),
+            KEYS,
+            &[("name", "ci"), ("allowed_networks", "192.0.2.10")],
+        )
+        .await;
+        let call = |peer: &'static str, forwarded: &'static str| {
+            let t = &t;
+            let key = key.clone();
+            async move {
+                t.request_at(
+                    Some(peer.parse().unwrap()),
+                    Method::GET,
+                    "/api/v1/users/me",
+                    Some((OWNER, &key)),
+                    &[],
+                    &[("x-forwarded-for", forwarded)],
+                )
+                .await
+            }
+        };
+        // Through the proxy: the client it names (a spoofed first hop does not count).
+        call("127.0.0.1:40000", "198.51.100.9, 192.0.2.10")
+            .await
+            .ok();
+        call("127.0.0.1:40000", "192.0.2.10, 198.51.100.9")
+            .await
+            .error(
+                403,
+                "API_KEY_ADDRESS",
+                "This API key may not be used from this address.",
+            );
+        // Straight from elsewhere, a forged header changes nothing.
+        call("198.51.100.9:40000", "192.0.2.10").await.error(
+            403,
+            "API_KEY_ADDRESS",
+            "This API key may not be used from this address.",
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        check(tessera_store::Engine::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if std::env::var("TEST_DATABASE_URL").is_ok() {
+            check(tessera_store::Engine::Postgres).await;
+        }
+    }
+}
+
+crate::both!(
+    the_organization_bounds_key_lifetimes,
+    |t: TestApp| async move {
+        let (_, member) = t.user("member@example.com", Role::Member).await;
+        // Only administrators set it; it is audited and is not announced to clients.
+        t.patch(
+            "/api/v1/realm",
+            ("member@example.com", &member),
+            &[("max_api_key_lifetime_days", "30")],
+        )
+        .await
+        .error(
+            400,
+            "UNAUTHORIZED_PRINCIPAL",
+            "Must be an organization administrator",
+        );
+        let queue = t.register_queue(t.owner(), "[\"realm\"]").await;
+        let r = t
+            .patch(
+                "/api/v1/realm",
+                t.owner(),
+                &[("max_api_key_lifetime_days", "30")],
+            )
+            .await;
+        assert_eq!(r.ok()["max_api_key_lifetime_days"], 30);
+        assert!(
+            t.queued_events(t.owner(), &queue)
+                .await
+                .iter()
+                .all(|e| e["type"] != "realm")
+        );
+        let audit = t
+            .app
+            .store()
+            .audit_for_realm(1, tessera_store::AuditEvent::RealmPropertyChanged)
+            .await
+            .unwrap();
+        assert!(audit.iter().any(|a| {
+            a.acting_user_id == Some(1)
+                && a.extra_data
+                    .as_deref()
+                    .is_some_and(|e| e.contains("max_api_key_lifetime_days"))
+        }));
+        let listed = t.get(KEYS, Some(t.owner())).await;
+        assert_eq!(listed.ok()["max_lifetime_days"], 30);
+        let now = t.app.now().div_euclid(1_000_000);
+        let within = (now + 30 * 86_400).to_string();
+        let beyond = (now + 31 * 86_400).to_string();
+        t.post(KEYS, Some(t.owner()), &[("name", "forever")])
+            .await
+            .error(
+                400,
+                "BAD_REQUEST",
+                "This organization's API keys must expire within 30 days.",
+            );
+        t.post(
+            KEYS,
+            Some(t.owner()),
+            &[("name", "long"), ("expires", &beyond)],
+        )
+        .await
+        .error(
+            400,
+            "BAD_REQUEST",
+            "This organization's API keys must expire within 30 days.",
+        );
+        create_key(
+            &t,
+            t.owner(),
+            KEYS,
+            &[("name", "month"), ("expires", &within)],
+        )
+        .await;
+        // Back to no limit.
+        t.patch(
+            "/api/v1/realm",
+            t.owner(),
+            &[("max_api_key_lifetime_days", "\"unlimited\"")],
+        )
+        .await
+        .ok();
+        create_key(&t, t.owner(), KEYS, &[("name", "forever")]).await;
+        t.patch(
+            "/api/v1/realm",
+            t.owner(),
+            &[("max_api_key_lifetime_days", "0")],
+        )
+        .await
+        .error(
+            400,
+            "BAD_REQUEST",
+            "Bad value for 'max_api_key_lifetime_days': 0",
+        );
+        t.patch(
+            "/api/v1/realm",
+            t.owner(),
+            &[("api_key_per_login", "\"yes\"")],
+        )
+        .await
+        .error(400, "BAD_REQUEST", "api_key_per_login is not a boolean");
+    }
+);
+
+crate::both!(
+    owners_are_reminded_a_week_before_expiry,
+    |t: TestApp| async move {
+        let now = t.app.now().div_euclid(1_000_000);
+        let day = 86_400;
+        let at = |d: i64| (now + d * day).to_string();
+        create_key(
+            &t,
+            t.owner(),
+            KEYS,
+            &[("name", "in ten days"), ("expires", &at(10))],
+        )
+        .await;
+        create_key(
+            &t,
+            t.owner(),
+            KEYS,
+            &[("name", "in a year"), ("expires", &at(365))],
+        )
+        .await;
+        let (bot, _, _) = t.bot(t.owner(), "reminded", 1).await;
+        create_key(
+            &t,
+            t.owner(),
+            &format!("/api/v1/bots/{bot}/api_keys"),
+            &[("name", "bot deploy"), ("expires", &at(8))],
+        )
+        .await;
+        let reminders = |t: &TestApp| {
+            tessera_app::read_outbox(t.outbox.path())
+                .into_iter()
+                .filter(|m| m.subject.contains("expires soon"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(t.app.send_key_expiry_reminders().await.unwrap(), 0);
+        // A day later the bot's key (8 days out at first) is inside the week.
+        t.clock.advance_secs((day + 1) as f64);
+        assert_eq!(t.app.send_key_expiry_reminders().await.unwrap(), 1);
+        let mails = reminders(&t);
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to, OWNER);
+        assert!(
+            mails[0].subject.contains("bot deploy"),
+            "{}",
+            mails[0].subject
+        );
+        assert!(
+            mails[0].body.contains("of your bot") && mails[0].body.contains("/settings/your-bots")
+        );
+        // Three days later the person's key is inside the week; each is reminded once.
+        t.clock.advance_secs((3 * day) as f64);
+        assert_eq!(t.app.send_key_expiry_reminders().await.unwrap(), 1);
+        assert_eq!(t.app.send_key_expiry_reminders().await.unwrap(), 0);
+        let mails = reminders(&t);
+        assert_eq!(mails.len(), 2);
+        let mine = mails
+            .iter()
+            .find(|m| m.subject.contains("in ten days"))
+            .unwrap();
+        assert!(mine.body.contains("/settings/account-and-privacy"));
+        // A revoked key is never reminded of.
+        let soon = (t.app.now().div_euclid(1_000_000) + 2 * day).to_string();
+        let (revoked, _) =
+            create_key(&t, t.owner(), KEYS, &[("name", "gone"), ("expires", &soon)]).await;
+        t.request(
+            Method::DELETE,
+            &format!("{KEYS}/{revoked}"),
+            Some(t.owner()),
+            &[],
+            &[],
+        )
+        .await
+        .ok();
+        assert_eq!(t.app.send_key_expiry_reminders().await.unwrap(), 0);
+    }
+);
+
+crate::both!(
+    the_web_ui_creates_keys_with_the_password,
+    |t: TestApp| async move {
+        let mut b = Browser::new(&t);
+        b.login(OWNER, PASSWORD).await;
+        b.get("/settings/account-and-privacy").await;
+        let path = "/json/users/me/api_keys";
+        // A session alone does not make a key: the password is re-entered, as for the
+        // account key.
+        b.json(Method::POST, path, &[("name", "web")]).await.error(
+            400,
+            "BAD_REQUEST",
+            "Please enter your password.",
+        );
+        b.json(
+            Method::POST,
+            path,
+            &[("name", "web"), ("password", "wrong-one")],
+        )
+        .await
+        .error(400, "BAD_REQUEST", "Password is incorrect.");
+        let r = b
+            .json(
+                Method::POST,
+                path,
+                &[
+                    ("name", "web"),
+                    ("scope", "\"read\""),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let key = r.ok()["api_key"].as_str().unwrap().to_owned();
+        t.get("/api/v1/users/me", Some((OWNER, &key))).await.ok();
+        let page = b.get("/settings/account-and-privacy").await;
+        assert!(page.text.contains("class=\"named_key\""), "listed");
+        assert!(page.text.contains("Read only"));
+        assert!(!page.text.contains(&key), "the key is never shown again");
+        let keys = b.json(Method::GET, path, &[]).await;
         assert_eq!(keys.ok()["api_keys"].as_array().unwrap().len(), 1);
     }
 );

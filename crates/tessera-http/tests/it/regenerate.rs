@@ -30,7 +30,14 @@ both!(rotation_is_immediate_and_audited, |t: TestApp| async move {
     // Audit 127 by the user, and every push registration is gone (mobile devices logged out).
     assert_eq!(t.audit_events(1).await.last(), Some(&(127, Some(1))));
     assert!(t.app.store().push_devices_for(1).await.unwrap().is_empty());
-    // fetch_api_key now hands out the new key.
+    // fetch_api_key (with Zulip's one-key policy) now hands out the new key.
+    t.patch(
+        "/api/v1/realm",
+        (OWNER, &new_key),
+        &[("api_key_per_login", "false")],
+    )
+    .await
+    .ok();
     let r = t
         .post(
             "/api/v1/fetch_api_key",
@@ -151,3 +158,95 @@ both!(role_change_is_seen_at_once, |t: TestApp| async move {
         .await
         .ok();
 });
+
+both!(
+    a_bots_old_key_can_overlap_the_new_one,
+    |t: TestApp| async move {
+        let (bot, old, email) = t.bot(t.owner(), "deployer", 1).await;
+        let regenerate = format!("/api/v1/bots/{bot}/api_key/regenerate");
+        let me = |k: &str| (email.clone(), k.to_owned());
+        // Out of range: refused, nothing changes.
+        for bad in ["-1", "86401", "\"1h\""] {
+            let r = t
+                .post(&regenerate, Some(t.owner()), &[("overlap_seconds", bad)])
+                .await;
+            assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+        }
+        t.get("/api/v1/users/me", Some((&email, &old))).await.ok();
+        // A running integration holds a queue with the old key.
+        let queue = t.register_queue((&email, &old), "[\"message\"]").await;
+
+        let r = t
+            .post(&regenerate, Some(t.owner()), &[("overlap_seconds", "3600")])
+            .await;
+        let new = r.ok()["api_key"].as_str().unwrap().to_owned();
+        // Both work during the window, and the old key's queue was kept.
+        let (e, k) = me(&old);
+        t.get("/api/v1/users/me", Some((&e, &k))).await.ok();
+        t.get(
+            &format!("/api/v1/events?queue_id={queue}&last_event_id=-1&dont_block=true"),
+            Some((&e, &k)),
+        )
+        .await
+        .ok();
+        let listed = t
+            .get(&format!("/api/v1/bots/{bot}/api_keys"), Some(t.owner()))
+            .await;
+        let previous = listed.ok()["api_keys"][0].clone();
+        assert_eq!(previous["kind"], "previous");
+        let now = t.app.now().div_euclid(1_000_000);
+        assert_eq!(previous["expires"], now + 3600);
+
+        // The new key's first use ends the old one at once — on every node.
+        let sibling = t.sibling();
+        sibling
+            .authenticate_api_key("", Some(&email), &new, false, None)
+            .await
+            .unwrap();
+        t.get("/api/v1/users/me", Some((&email, &old)))
+            .await
+            .unauthorized("Invalid API key");
+        t.get("/api/v1/users/me", Some((&email, &new))).await.ok();
+        let audit = t.app.store().audit_for_user(bot).await.unwrap();
+        let retired = audit.iter().rfind(|a| a.event_type == 9007).unwrap();
+        assert_eq!(retired.acting_user_id, None);
+        assert!(
+            retired
+                .extra_data
+                .as_deref()
+                .unwrap()
+                .contains("new key used")
+        );
+        let listed = t
+            .get(&format!("/api/v1/bots/{bot}/api_keys"), Some(t.owner()))
+            .await;
+        assert_eq!(listed.ok()["api_keys"], serde_json::json!([]));
+
+        // Unused, the overlap ends with its window.
+        let r = t
+            .post(
+                &regenerate,
+                Some(t.owner()),
+                &[("overlap_seconds", "86400")],
+            )
+            .await;
+        let newest = r.ok()["api_key"].as_str().unwrap().to_owned();
+        t.clock.advance_secs(86_399.0);
+        t.get("/api/v1/users/me", Some((&email, &new))).await.ok();
+        t.clock.advance_secs(1.0);
+        t.get("/api/v1/users/me", Some((&email, &new)))
+            .await
+            .unauthorized("This API key has expired.");
+        t.get("/api/v1/users/me", Some((&email, &newest)))
+            .await
+            .ok();
+
+        // Without an overlap (the default): the old key stops at once, as the seed says.
+        let r = t.post(&regenerate, Some(t.owner()), &[]).await;
+        let last = r.ok()["api_key"].as_str().unwrap().to_owned();
+        t.get("/api/v1/users/me", Some((&email, &newest)))
+            .await
+            .unauthorized("Invalid API key");
+        t.get("/api/v1/users/me", Some((&email, &last))).await.ok();
+    }
+);

@@ -3,7 +3,7 @@
 
 use tessera_core::SealedSecret;
 use tessera_store::testing::fresh_store;
-use tessera_store::{Engine, NewMessage, NewUser, PushKind, Store, StoreError};
+use tessera_store::{Engine, NewApiKey, NewMessage, NewUser, PushKind, Store, StoreError};
 
 fn new_user(realm_id: i64, email: &str, digest: u8) -> NewUser {
     NewUser {
@@ -89,10 +89,10 @@ async fn rotation_is_one_transaction() {
             .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
             .await
             .unwrap();
-        s.add_push_device(id, PushKind::Fcm, "tok", None, 2)
+        s.add_push_device(id, PushKind::Fcm, "tok", None, None, 2)
             .await
             .unwrap();
-        s.add_push_device(id, PushKind::Apns, "tok2", Some("app"), 2)
+        s.add_push_device(id, PushKind::Apns, "tok2", Some("app"), None, 2)
             .await
             .unwrap();
         let before = s.latest_invalidation().await.unwrap();
@@ -100,7 +100,10 @@ async fn rotation_is_one_transaction() {
             nonce: vec![9; 24],
             ciphertext: vec![9],
         });
-        let (old, revoked) = s.rotate_api_key(id, &[7; 32], sealer, id, 5).await.unwrap();
+        let (old, revoked) = s
+            .rotate_api_key(id, &[7; 32], sealer, id, 5, None)
+            .await
+            .unwrap();
         assert_eq!(old, vec![1; 32]);
         assert!(revoked.is_empty());
         assert!(s.auth_by_digest(&[1; 32]).await.unwrap().is_none());
@@ -133,9 +136,208 @@ async fn rotation_is_one_transaction() {
                 }),
                 id,
                 6,
+                None,
             )
             .await;
         assert!(matches!(missing, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+fn key<'a>(user_id: i64, kind: &'a str, name: &'a str, digest: &'a [u8]) -> NewApiKey<'a> {
+    NewApiKey {
+        user_id,
+        kind,
+        name,
+        digest,
+        scope: 63,
+        expires_at: None,
+        allowed_networks: None,
+        created_address: Some("192.0.2.1"),
+        keep_at_most: None,
+    }
+}
+
+#[tokio::test]
+async fn device_keys_are_capped_and_take_their_push_registrations() {
+    each_engine(|s| async move {
+        let (_, id) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for (i, d) in [[11u8; 32], [12; 32], [13; 32]].iter().enumerate() {
+            let new = NewApiKey {
+                keep_at_most: Some(2),
+                ..key(id, "device", "ZulipMobile", d)
+            };
+            let now = 10 + i64::try_from(i).unwrap();
+            let (row, dropped) = s.create_api_key(new, id, now).await.unwrap();
+            // The third login pushes the least recently used (the first) out.
+            assert_eq!(dropped.len(), if i == 2 { 1 } else { 0 }, "login {i}");
+            ids.push(row.id);
+            s.add_push_device(
+                id,
+                PushKind::Fcm,
+                &format!("tok{i}"),
+                None,
+                Some(row.id),
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        let live: Vec<i64> = s
+            .api_keys(id, false)
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.id)
+            .collect();
+        assert_eq!(live, [ids[2], ids[1]]);
+        assert!(s.auth_by_digest(&[11; 32]).await.unwrap().is_none());
+        let tokens: Vec<String> = s
+            .push_devices_for(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.token)
+            .collect();
+        assert_eq!(tokens.len(), 2);
+        assert!(!tokens.contains(&"tok0".to_owned()), "{tokens:?}");
+        // Revoking one device takes its registration alone.
+        let digest = s
+            .revoke_api_key(id, ids[1], Some(id), "signed out", 20, None)
+            .await
+            .unwrap();
+        assert_eq!(digest, Some(vec![12; 32]));
+        let tokens: Vec<String> = s
+            .push_devices_for(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.token)
+            .collect();
+        assert_eq!(tokens, ["tok2"]);
+        // Revoked twice: nothing the second time, and a revoked key registers nothing.
+        assert_eq!(
+            s.revoke_api_key(id, ids[1], Some(id), "again", 21, None)
+                .await
+                .unwrap(),
+            None
+        );
+        s.add_push_device(id, PushKind::Fcm, "late", None, Some(ids[1]), 22)
+            .await
+            .unwrap();
+        assert_eq!(s.push_devices_for(id).await.unwrap().len(), 1);
+        let audit: Vec<i64> = s
+            .audit_for_user(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.event_type)
+            .collect();
+        assert_eq!(audit.iter().filter(|e| **e == 9006).count(), 3);
+        assert_eq!(audit.iter().filter(|e| **e == 9007).count(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rotation_can_keep_the_previous_key() {
+    each_engine(|s| async move {
+        let (_, id) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        s.create_api_key(key(id, "named", "ci", &[21; 32]), id, 2)
+            .await
+            .unwrap();
+        let sealer = Box::new(|_| SealedSecret {
+            nonce: vec![9; 24],
+            ciphertext: vec![9],
+        });
+        let (old, revoked) = s
+            .rotate_api_key(id, &[7; 32], sealer, id, 5, Some(100))
+            .await
+            .unwrap();
+        assert_eq!(revoked, vec![vec![21; 32]]);
+        let previous = s.auth_by_digest(&old).await.unwrap().unwrap();
+        assert_eq!(previous.key_kind.as_deref(), Some("previous"));
+        assert_eq!(previous.key_expires_at, Some(100));
+        let account = s.auth_by_digest(&[7; 32]).await.unwrap().unwrap();
+        assert_eq!(account.key_id, None);
+        assert_eq!(account.previous_key_id, previous.key_id);
+        // Retiring it (the new key was used) announces both digests.
+        let before = s.latest_invalidation().await.unwrap();
+        let got = s
+            .revoke_api_key(
+                id,
+                previous.key_id.unwrap(),
+                None,
+                "new key used",
+                6,
+                Some(&[7; 32]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(got, Some(old.clone()));
+        let announced: Vec<Vec<u8>> = s
+            .invalidations_since(before)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, d)| d.unwrap().0.to_vec())
+            .collect();
+        assert_eq!(announced, [old.clone(), vec![7; 32]]);
+        assert_eq!(
+            s.auth_by_digest(&[7; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .previous_key_id,
+            None
+        );
+        assert!(s.auth_by_digest(&old).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expiry_reminders_are_claimed_once() {
+    each_engine(|s| async move {
+        let (_, id) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        for (name, d, at) in [
+            ("soon", [31u8; 32], 50),
+            ("later", [32; 32], 500),
+            ("sooner", [33; 32], 40),
+        ] {
+            let new = NewApiKey {
+                expires_at: Some(at),
+                ..key(id, "named", name, &d)
+            };
+            s.create_api_key(new, id, 1).await.unwrap();
+        }
+        let first = s.claim_expiring_keys(10, 100).await.unwrap();
+        let mut names: Vec<String> = first.iter().map(|k| k.name.clone()).collect();
+        names.sort();
+        assert_eq!(names, ["soon", "sooner"]);
+        assert!(s.claim_expiring_keys(10, 100).await.unwrap().is_empty());
+        // Given back, it is claimed again, but never once it has expired.
+        let soon = first.iter().find(|k| k.name == "soon").unwrap().id;
+        s.unclaim_expiry_reminder(soon).await.unwrap();
+        assert!(s.claim_expiring_keys(60, 100).await.unwrap().is_empty());
+        let again: Vec<i64> = s
+            .claim_expiring_keys(45, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.id)
+            .collect();
+        assert_eq!(again, [soon]);
     })
     .await;
 }
