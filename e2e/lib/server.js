@@ -330,7 +330,17 @@ export class Tessera {
     return { status: r.status, headers: r.headers, text, json };
   }
 
-  /** `POST /api/v1/fetch_api_key`; returns the key (throws unless success). */
+  /** The account's own API key (Zulip's one key, as "Manage your API key" shows it), read
+   *  from its zuliprc through the CLI. */
+  async accountKey(email) {
+    const text = await this.zuliprcText(email);
+    const m = /^key=(\S+)$/m.exec(text);
+    if (!m) throw new Error(`no key in the zuliprc of ${email}: ${text}`);
+    return m[1];
+  }
+
+  /** `POST /api/v1/fetch_api_key`: this login's own key (a device key, tessera's default);
+   *  throws unless success. */
   async fetchApiKey(username, password) {
     const r = await this.http('POST', '/api/v1/fetch_api_key', { form: { username, password } });
     if (r.status !== 200 || r.json?.result !== 'success') {
@@ -342,10 +352,11 @@ export class Tessera {
   // -------------------------------------------------------- Python client
   /**
    * Run the official Python client (`zulip.Client(config_file=...)`) with this zuliprc text
-   * and call `method` (default get_profile). Resolves to {response, httpStatus}: the parsed
-   * JSON the client returned (e.g. {result: 'error', code, msg}) and the HTTP status it saw.
+   * and call `method` (default get_profile) with `args` (JSON values). Resolves to
+   * {response, httpStatus}: the parsed JSON the client returned (e.g. {result: 'error', code,
+   * msg}) and the HTTP status it saw.
    */
-  async pythonCall(zuliprc, method = 'get_profile') {
+  async pythonCall(zuliprc, method = 'get_profile', args = []) {
     this.rcCounter += 1;
     const rcPath = path.join(this.workdir, `zuliprc-${this.rcCounter}`);
     await fsp.writeFile(rcPath, zuliprc, { mode: 0o600 });
@@ -361,10 +372,10 @@ export class Tessera {
       '    seen.append(r.status_code)',
       '    return r',
       'client.session.request = request',
-      'response = getattr(client, sys.argv[2])()',
+      'response = getattr(client, sys.argv[2])(*json.loads(sys.argv[3]))',
       "print(json.dumps({'response': response, 'httpStatus': seen[-1] if seen else None}))",
     ].join('\n');
-    const r = await runProcess([python, '-c', script, rcPath, method], {
+    const r = await runProcess([python, '-c', script, rcPath, method, JSON.stringify(args)], {
       env: cleanEnv(this.home),
     });
     this.transcript.push(

@@ -73,13 +73,14 @@ test('owner shows, copies, downloads and regenerates their API key', s.flow(asyn
   assert.equal(await page.locator('#show_api_key').isVisible(), false);
   await s.shot(page, 'api-key-wrong-password');
 
-  // Right password: the key, the same one fetch_api_key gives.
+  // Right password: the account's key (the one its zuliprc carries; app logins get keys of
+  // their own).
   await page.fill('#get_api_key_password', password);
   await page.click('#get_api_key_button');
   await page.locator('#show_api_key').waitFor({ state: 'visible' });
   const key = await waitForText(page, '#api_key_value', { matches: KEY_RE });
   assert.match(key, API_KEY_RE);
-  assert.equal(key, await s.server.fetchApiKey(email, password));
+  assert.equal(key, await s.server.accountKey(email));
   await modal.getByText(WARNING).first().waitFor({ state: 'visible' });
   await s.shot(page, 'api-key-shown');
 
@@ -125,7 +126,7 @@ test('owner shows, copies, downloads and regenerates their API key', s.flow(asyn
   const second = await clickDownload(page, '#download_zuliprc');
   assertZuliprc(second, { email, key: newKey, site });
   assertProfile(await s.server.pythonCall(second.text), email);
-  assert.equal(await s.server.fetchApiKey(email, password), newKey);
+  assert.equal(await s.server.accountKey(email), newKey);
 
   // Copy now gives the new key. The first copy's "Copied!" lasts 2 s: wait until it has
   // gone, so that the "Copied!" below is this click's, not a left-over of the first.

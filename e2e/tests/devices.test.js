@@ -243,6 +243,7 @@ test('changing the password with "Also generate a new API key" logs out apps and
   await page.click('#change_password_button');
   await modal.waitFor({ state: 'visible' });
   assert.equal(await page.isChecked('#change_password_regenerate'), true, 'checked again when reopened');
+  const accountKey = await s.server.accountKey(member.email);
   await page.uncheck('#change_password_regenerate');
   await page.fill('#old_password', newPassword);
   await page.fill('#new_password', thirdPassword);
@@ -250,7 +251,8 @@ test('changing the password with "Also generate a new API key" logs out apps and
   await modal.waitFor({ state: 'hidden' });
   await waitForText(page, '#account_settings_status', { matches: /Your password has been changed\./ });
   assert.equal((await pythonMe(member.email, newKey)).status, 200, 'unticked: the key still works');
-  assert.equal(await s.server.fetchApiKey(member.email, thirdPassword), newKey);
+  assert.equal(await s.server.accountKey(member.email), accountKey, 'unticked: the account key is unchanged');
+  assert.notEqual(await s.server.fetchApiKey(member.email, thirdPassword), newKey, 'a new login gets a key of its own');
 }));
 
 test('the Devices section fits a 375px-wide phone screen', s.flow(async () => {

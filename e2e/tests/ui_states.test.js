@@ -112,7 +112,7 @@ test('4. double-clicking "Generate new API key" rotates once (own key and bot ke
   await waitForText(page, '#api_key_regenerated', { matches: /A new API key was generated\./ });
   assert.equal(rotations.length, 1, 'one rotation');
   const shown = (await page.innerText('#api_key_value')).trim();
-  assert.equal(shown, await s.server.fetchApiKey(user.email, user.password), 'the key shown is the live one');
+  assert.equal(shown, await s.server.accountKey(user.email), 'the key shown is the live one');
 
   // The bot's.
   const created = await s.server.http('POST', '/api/v1/bots', {

@@ -612,11 +612,12 @@
             parts.push(k.expires ? "expires " + when(k.expires) : "never expires");
             if (k.allowed_networks) parts.push("only from " + k.allowed_networks.join(", "));
           }
-          parts.push(
-            k.last_used
-              ? "last used " + when(k.last_used.timestamp) + " by " + k.last_used.client + (k.last_used.ip ? " from " + k.last_used.ip : "")
-              : "never used"
-          );
+          if (k.last_used) {
+            const u = k.last_used;
+            parts.push("last used " + when(u.timestamp) + " by " + u.client + (u.ip ? " from " + u.ip : ""));
+          } else if (k.kind !== "previous") {
+            parts.push("never used");
+          }
           detail.textContent = " " + parts.join(" · ");
           text.append(name, detail);
           const btn = document.createElement("button");
@@ -690,6 +691,7 @@
       hide(error);
       hide(created);
       form.hidden = false;
+      $("#create_key_label").textContent = "Create an API key";
       $("#create_key_groups").hidden = true;
       date.min = isoDate(Date.now() + day * 1000);
       date.max = maxDays ? isoDate(Date.now() + maxDays * day * 1000) : "";
@@ -742,6 +744,7 @@
           newKey = data.api_key;
           password.value = "";
           form.hidden = true;
+          $("#create_key_label").textContent = "Your new API key";
           $("#created_key_value").textContent = newKey;
           const k = data.key;
           $("#created_key_summary").textContent =
@@ -981,7 +984,21 @@
       show(confirmBox);
       $("#bot_regenerate_cancel").focus();
     });
-    regenerateBot.addEventListener("click", () => ($("#bot_regenerate_overlap").value = "0"));
+    const overlapChoice = $("#bot_regenerate_overlap");
+    const overlapWarning = () => {
+      const kept = { 3600: "for 1 hour", 86400: "for 24 hours" }[overlapChoice.value];
+      $("#bot_regenerate_warning").textContent =
+        "Generate a new API key for this bot? " +
+        (kept
+          ? "Integrations using the old key keep working " + kept + ", or until the new key is first used"
+          : "Integrations using the old key will stop working") +
+        ", and the bot's other API keys are revoked.";
+    };
+    overlapChoice.addEventListener("change", overlapWarning);
+    regenerateBot.addEventListener("click", () => {
+      overlapChoice.value = "0";
+      overlapWarning();
+    });
     $("#bot_regenerate_cancel").addEventListener("click", () => {
       hide(confirmBox);
       regenerateBot.hidden = false;

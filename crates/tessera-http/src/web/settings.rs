@@ -109,6 +109,7 @@ pub struct AppRow {
     pub name: String,
     pub signed_in: String,
     pub signed_in_from: String,
+    /// When it was last used ("" for not since it signed in).
     pub last_used: String,
     pub last_ip: String,
     pub push_registrations: usize,
@@ -302,7 +303,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
                 name: k.name.clone(),
                 signed_in: when(k.created_at),
                 signed_in_from: k.created_address.clone().unwrap_or_default(),
-                last_used: k.last_used_at.map_or("not used yet".to_owned(), when),
+                last_used: k.last_used_at.map(when).unwrap_or_default(),
                 last_ip: k.last_address.clone().unwrap_or_default(),
                 push_registrations: devices
                     .push

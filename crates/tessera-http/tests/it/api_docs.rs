@@ -60,7 +60,12 @@ both!(
             "Manage your API key",
             "Get API key",
             "Generate new API key",
-            "signs the account out of the Zulip mobile\napps on every phone",
+            "signs the account out of the Zulip mobile apps on every phone",
+            r#"<a class="settings-link" href="/settings/api-key-policy">Settings → Organization → API keys</a>"#,
+            "Create an API key",
+            "API_KEY_SCOPE",
+            "API_KEY_ADDRESS",
+            "Keep the old key working",
         ] {
             assert!(keys.contains(step), "api-keys: {step}");
         }
@@ -102,7 +107,11 @@ both!(
             }
         }
         b.login(OWNER, PASSWORD).await;
-        for tab in ["/settings/your-bots", "/settings/account-and-privacy"] {
+        for tab in [
+            "/settings/your-bots",
+            "/settings/account-and-privacy",
+            "/settings/api-key-policy",
+        ] {
             let page = b.get(tab).await;
             assert_eq!(page.status, 200, "{tab}");
         }

@@ -725,3 +725,34 @@ crate::both!(
         assert_eq!(keys.ok()["api_keys"].as_array().unwrap().len(), 1);
     }
 );
+
+crate::both!(
+    only_administrators_see_the_key_policy_tab,
+    |t: TestApp| async move {
+        t.patch(
+            "/api/v1/realm",
+            t.owner(),
+            &[("max_api_key_lifetime_days", "90")],
+        )
+        .await
+        .ok();
+        let mut owner = Browser::new(&t);
+        owner.login(OWNER, PASSWORD).await;
+        let page = owner.get("/settings/api-key-policy").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.text
+                .contains(r#"<option value="90" selected>90 days</option>"#)
+        );
+        assert!(page.text.contains(r#"id="api_key_per_login" checked"#));
+        // (People made by `user` have the test password.)
+        t.user("plain@example.com", Role::Member).await;
+        let mut member = Browser::new(&t);
+        member.login("plain@example.com", PASSWORD).await;
+        let r = member.get("/settings/api-key-policy").await;
+        assert_eq!(r.status, 302, "{}", r.text);
+        assert_eq!(r.header("location"), "/settings/account-and-privacy");
+        let page = member.get("/settings/account-and-privacy").await;
+        assert!(!page.text.contains("tab_api_key_policy"));
+    }
+);
