@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 import requests
 
-from conftest import ORG_NAME, Tessera, is_api_key
+from conftest import ORG_NAME, Tessera, is_api_key, parse_zuliprc
 
 MOBILE_UA = "ZulipMobile/27.200 (Android 14)"
 FLUTTER_UA = "ZulipFlutter/30.0.263+263 (Android 14)"
@@ -385,9 +385,10 @@ def test_mobile_app_password_login_then_key_regenerated(tessera: Tessera) -> Non
     )
     assert page.by_id("no_mobile_devices") is not None, "#no_mobile_devices is shown"
 
-    # Logging in again gives the new key.
+    # Logging in again works, with a key of its own (the new account key is the zuliprc's).
     again = password_login(t)
-    assert again.api_key == new_key
+    assert is_api_key(again.api_key) and again.api_key not in (app.api_key, new_key)
+    assert parse_zuliprc(t.zuliprc_text(t.owner.email))["key"] == new_key
     again.register_ok()
 
 
@@ -455,8 +456,11 @@ def test_mobile_flow_otp_login(tessera: Tessera) -> None:
     success(app.poll())
     app.register_fcm("fcm-otp-" + secrets.token_hex(20))
 
-    # It is the account's key (what a password login would give).
-    assert App(t, MOBILE_UA).fetch_api_key(t.owner.email, t.owner.password)["api_key"] == key
+    # It is this login's own key (tessera gives each app login one): another login gets
+    # another key, and the account's own key (its zuliprc) is neither.
+    other = App(t, MOBILE_UA).fetch_api_key(t.owner.email, t.owner.password)["api_key"]
+    assert is_api_key(other) and other != key
+    assert parse_zuliprc(t.zuliprc_text(t.owner.email))["key"] not in (key, other)
 
     # The browser that did the hand-off is still signed out.
     r = browser_session.get(t.site + DEVICES_PAGE, allow_redirects=False, timeout=TIMEOUT)
@@ -764,10 +768,12 @@ def test_password_reset_regenerates_key_unless_unticked(tessera: Tessera) -> Non
     app.register_fcm("fcm-" + secrets.token_hex(16))
     old_key = app.api_key
 
-    # Unticked: the key keeps working.
+    # Unticked: the keys keep working (the phone's, and the account's own).
+    account_key = parse_zuliprc(t.zuliprc_text(member.email))["key"]
     reset_password(t, member.email, "Reset-Password-one-6", regenerate=False)
     success(app.request("GET", "users/me"))
-    assert App(t, MOBILE_UA).fetch_api_key(member.email, "Reset-Password-one-6")["api_key"] == old_key
+    assert parse_zuliprc(t.zuliprc_text(member.email))["key"] == account_key
+    assert is_api_key(App(t, MOBILE_UA).fetch_api_key(member.email, "Reset-Password-one-6")["api_key"])
 
     # Ticked (the default): the old key is refused and the phone's registration is gone.
     reset_password(t, member.email, "Reset-Password-two-7", regenerate=True)

@@ -139,3 +139,39 @@ def test_events_reach_queues_on_every_node(cluster) -> None:
         time.sleep(0.05)
     else:
         raise AssertionError("B's queue survived the key change")
+
+
+def test_key_changes_on_a_reach_b(cluster) -> None:
+    """Item 7 of #14: a named key revoked, a device signed out, and a bot's overlap ended
+    through node A are refused by node B within the bound (at once, by NOTIFY)."""
+    db_url, (a, b) = cluster
+    account = requests.post(f"{a.site}/api/v1/fetch_api_key", data={"username": OWNER, "password": PASSWORD}, timeout=10).json()["api_key"]
+    auth = (OWNER, account)
+    named = requests.post(f"{a.site}/api/v1/users/me/api_keys", data={"name": "ci", "scope": "read"}, auth=auth, timeout=10).json()
+    device = requests.post(f"{b.site}/api/v1/fetch_api_key", data={"username": OWNER, "password": PASSWORD}, headers={"User-Agent": "ZulipMobile/27.200 (Android 14)"}, timeout=10).json()["api_key"]
+    for key in (named["api_key"], device):
+        assert b.me(key).status_code == 200  # cached on B
+    # A named key's scope holds on B as on A: a send is a 403, not a logout.
+    r = requests.post(f"{b.site}/api/v1/messages", data={"type": "stream", "to": "general", "topic": "t", "content": "x"}, auth=(OWNER, named["api_key"]), timeout=10)
+    assert r.status_code == 403 and r.json()["code"] == "API_KEY_SCOPE", r.text
+    requests.delete(f"{a.site}/api/v1/users/me/api_keys/{named['key']['id']}", auth=auth, timeout=10).raise_for_status()
+    assert refused_within(b, named["api_key"], BOUND_SECONDS) < 1.0
+    listed = requests.get(f"{a.site}/api/v1/users/me/api_keys", auth=auth, timeout=10).json()["api_keys"]
+    phone = next(k for k in listed if k["kind"] == "device")
+    requests.delete(f"{a.site}/api/v1/users/me/api_keys/{phone['id']}", auth=auth, timeout=10).raise_for_status()
+    assert refused_within(b, device, BOUND_SECONDS) < 1.0
+    assert b.me(account).status_code == 200
+
+    # A bot regenerated with an overlap: its first use of the new key on A ends the old key
+    # on B.
+    bot = requests.post(f"{a.site}/api/v1/bots", data={"bot_type": "1", "full_name": "Overlap Bot", "short_name": "overlap"}, auth=auth, timeout=10).json()
+    bot_email = requests.get(f"{a.site}/api/v1/users/{bot['user_id']}", auth=auth, timeout=10).json()["user"]["email"]
+    old = bot["api_key"]
+    new = requests.post(f"{a.site}/api/v1/bots/{bot['user_id']}/api_key/regenerate", data={"overlap_seconds": "3600"}, auth=auth, timeout=10).json()["api_key"]
+    bme = lambda node, key: requests.get(f"{node.site}/api/v1/users/me", auth=(bot_email, key), timeout=5)
+    assert bme(b, old).status_code == 200, "the old key still works on B during the overlap"
+    assert bme(a, new).status_code == 200
+    start = time.monotonic()
+    while bme(b, old).status_code != 401:
+        assert time.monotonic() - start < BOUND_SECONDS, "B still accepts the bot's old key"
+        time.sleep(0.01)

@@ -186,12 +186,57 @@ def test_fetch_api_key(tessera: Tessera) -> None:
         assert r.status_code == 200, (r.status_code, r.text)
         body = r.json()
         assert body.get("result") == "success", body
-        assert body.get("api_key") == rc["key"], body
+        # This login's own key (tessera's default), not the account key of the zuliprc.
+        assert is_api_key(body.get("api_key")) and body.get("api_key") != rc["key"], body
         assert body.get("email") == tessera.owner.email, body
         assert is_int(body.get("user_id")), body
 
     profile = assert_success(tessera.client(tessera.owner.email, body["api_key"]).get_profile())
     assert profile["user_id"] == body["user_id"], (profile, body)
+
+
+def test_device_keys_with_the_unmodified_client(tessera: Tessera) -> None:
+    """Each fetch_api_key login gets its own key, which the unmodified bindings use over Basic
+    auth for everything (profile, send, register and events); signing that one device out
+    ends it alone, and a new account key ends them all."""
+    member = tessera.create_user("devices@example.com", "Dev Ice", "devices-Password-Compat-9")
+    url = tessera.site + "/api/v1/fetch_api_key"
+    keys = []
+    with tessera.http() as http:
+        for ua in ("ZulipMobile/27.200 (Android 14)", "ZulipTerminal/0.7.0 (Linux)"):
+            r = http.post(url, data={"username": member.email, "password": member.password},
+                          headers={"User-Agent": ua}, timeout=15)
+            assert r.status_code == 200, (r.status_code, r.text)
+            keys.append(r.json()["api_key"])
+    phone, terminal = (tessera.client(member.email, k) for k in keys)
+    account = tessera.client_from_zuliprc(tessera.zuliprc(member.email))
+    assert len({*keys, parse_zuliprc(tessera.zuliprc_text(member.email))["key"]}) == 3
+
+    assert assert_success(phone.get_profile())["email"] == member.email
+    queue = assert_success(terminal.register(event_types=["message"]))
+    assert_success(phone.send_message({
+        "type": "stream", "to": "general", "topic": "devices", "content": "from my phone",
+    }))
+    events = assert_success(terminal.get_events(queue_id=queue["queue_id"], last_event_id=-1))
+    assert any(e.get("message", {}).get("content", "").find("from my phone") >= 0
+               for e in events["events"]), events
+
+    listed = assert_success(account.call_endpoint(url="users/me/api_keys", method="GET"))
+    devices = {k["name"]: k for k in listed["api_keys"] if k["kind"] == "device"}
+    assert set(devices) == {"ZulipMobile on Android", "ZulipTerminal on Linux"}, listed
+    # Used by the bindings (their client name), from this machine.
+    used = devices["ZulipMobile on Android"]["last_used"]
+    assert used["client"] == CLIENT_NAME and used["ip"] == "127.0.0.1", devices
+
+    # The phone is signed out: its key is refused as an unknown key; the terminal goes on.
+    assert_success(account.call_endpoint(
+        url=f"users/me/api_keys/{devices['ZulipMobile on Android']['id']}", method="DELETE"))
+    assert_error(phone.get_profile(), INVALID_KEY)
+    assert_success(terminal.get_events(queue_id=queue["queue_id"], last_event_id=-1,
+                                       dont_block=True))
+    # A new account key ends every device key.
+    assert_success(account.call_endpoint(url="users/me/api_key/regenerate", method="POST"))
+    assert_error(terminal.get_profile(), INVALID_KEY)
 
 
 def test_fetch_api_key_rate_limit(tessera: Tessera) -> None:

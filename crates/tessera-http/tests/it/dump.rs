@@ -1,6 +1,6 @@
 //! A dump of the database (and the data folder without the secret) holds nothing that
-//! authenticates: no key (account or named) or service token in plaintext, hex or base64, and no 32-character
-//! candidate in it is accepted as a key.
+//! authenticates: no key (account, named, device, a bot's previous key) or service token in
+//! plaintext, hex or base64, and no 32-character candidate in it is accepted as a key.
 
 use crate::both;
 use crate::helpers::*;
@@ -83,6 +83,19 @@ both!(
             let r = t.post(&path, Some(t.owner()), &[("name", name)]).await;
             secrets.push(r.ok()["api_key"].as_str().unwrap().to_owned());
         }
+        // Device keys (an app login each), and a bot's previous key kept for an overlap.
+        secrets.push(t.app_login("ZulipMobile/27.200 (Android 14)").await);
+        secrets.push(t.app_login("ZulipPython/0.9.1").await);
+        let (bot3, previous, _) = t.bot(t.owner(), "dumpy3", 1).await;
+        let r = t
+            .post(
+                &format!("/api/v1/bots/{bot3}/api_key/regenerate"),
+                Some(t.owner()),
+                &[("overlap_seconds", "3600")],
+            )
+            .await;
+        secrets.push(r.ok()["api_key"].as_str().unwrap().to_owned());
+        secrets.push(previous);
         // The outgoing bot's service token (a secret too).
         let rc = t
             .get(&format!("/api/v1/bots/{dumpy}/zuliprc"), Some(t.owner()))
