@@ -1,6 +1,9 @@
 //! Authenticating an API key, exactly in Zulip's order (`validate_api_key`):
 //! shape → checksum → lookup (cached by digest) → username → realm deactivated → user
-//! deactivated → subdomain → incoming-webhook restriction.
+//! deactivated → subdomain → incoming-webhook restriction. A key beside the account key
+//! (named, device, a bot's previous key) is also refused past its expiry (before the username
+//! check) and from outside its allow-list (right after it); a bot's new account key retires
+//! its previous key on first use.
 
 use crate::{App, AppError, Result};
 use std::net::IpAddr;
@@ -183,6 +186,12 @@ impl App {
         let result = self
             .check_api_key(subdomain, username, key, allow_incoming_webhook, ip)
             .await;
+        if let Err(AppError::KeyAddress) = &result {
+            self.metrics()
+                .auth_failures
+                .with_label_values(&["address_not_allowed"])
+                .inc();
+        }
         if let Err(AppError::Auth(f)) = &result {
             let reason = match f {
                 AuthFailure::MalformedKey => "malformed_key",

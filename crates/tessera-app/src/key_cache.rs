@@ -88,17 +88,27 @@ impl WalWatch {
     }
 }
 
-/// The cache's key for a digest: its first 128 bits. The digest is already a keyed hash, so a
-/// clash between two keys' prefixes (2⁻¹²⁸) is not a concern, and half the bytes per entry are
-/// saved.
-type CacheKey = u128;
+/// The cache's key for a digest: its first 64 bits. Entries also keep the next 64 bits
+/// ([`check_of`]) and a lookup must match both, so two keys are confused only if 128 bits of
+/// their keyed digests agree (2⁻¹²⁸); splitting them keeps the table's key 8-byte aligned,
+/// which a `u128` key (16-byte alignment) padded every slot for.
+type CacheKey = u64;
 
 fn cache_key(digest: &[u8]) -> CacheKey {
-    let mut prefix = [0u8; 16];
-    if let Some(head) = digest.get(..16) {
-        prefix.copy_from_slice(head);
+    half(digest, 0)
+}
+
+/// The second 64 bits of a digest, kept in the entry.
+fn check_of(digest: &[u8]) -> u64 {
+    half(digest, 8)
+}
+
+fn half(digest: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    if let Some(part) = digest.get(at..at + 8) {
+        bytes.copy_from_slice(part);
     }
-    u128::from_le_bytes(prefix)
+    u64::from_le_bytes(bytes)
 }
 
 /// Seconds since this cache was made (a compact load time for entries).
@@ -106,54 +116,105 @@ fn secs_since(epoch: Instant) -> u32 {
     u32::try_from(epoch.elapsed().as_secs()).unwrap_or(u32::MAX)
 }
 
-/// A cached principal, packed (boxed strings, one byte per enum and flag), and when it was
-/// loaded: 72 bytes inline plus the email's bytes. The account key's entry carries no grant;
-/// any other key's grant (id, kind, scope, expiry, allow-list) is boxed beside it.
+/// A cached principal, packed, and when it was loaded: 72 bytes inline plus one heap string
+/// (the delivery email followed by the realm's subdomain, usually empty). The account key's
+/// entry carries no grant; any other key's grant is boxed beside it, compactly.
 #[derive(Clone)]
 struct Entry {
+    /// The digest's second 64 bits (the first are the table's key).
+    check: u64,
     user_id: i64,
     realm_id: i64,
     generation: u64,
-    realm_string_id: Box<str>,
-    delivery_email: Box<str>,
+    /// `delivery_email` then `realm_string_id`, split at `email_len`.
+    names: Box<str>,
     /// `None`: the plain account key ([`KeyGrant::ACCOUNT`]).
-    grant: Option<Box<KeyGrant>>,
+    grant: Option<Box<CachedGrant>>,
     loaded: u32,
+    email_len: u16,
     role: Role,
     bot_type: Option<BotType>,
     is_active: bool,
     realm_deactivated: bool,
 }
 
+/// A [`KeyGrant`] as the cache keeps it (sentinels instead of options: 40 bytes).
+#[derive(Clone)]
+struct CachedGrant {
+    /// 0: the account key.
+    key_id: i64,
+    /// `i64::MAX`: never.
+    expires_at: i64,
+    /// 0: none.
+    retires: i64,
+    networks: Option<Arc<tessera_core::Networks>>,
+    kind: Option<tessera_core::KeyKind>,
+    scope: tessera_core::KeyScope,
+}
+
+impl CachedGrant {
+    fn of(g: &KeyGrant) -> CachedGrant {
+        CachedGrant {
+            key_id: g.key_id.unwrap_or(0),
+            expires_at: g.expires_at.unwrap_or(i64::MAX),
+            retires: g.retires.unwrap_or(0),
+            networks: g.networks.clone(),
+            kind: g.kind,
+            scope: g.scope,
+        }
+    }
+
+    fn grant(&self) -> KeyGrant {
+        KeyGrant {
+            key_id: (self.key_id != 0).then_some(self.key_id),
+            kind: self.kind,
+            scope: self.scope,
+            expires_at: (self.expires_at != i64::MAX).then_some(self.expires_at),
+            networks: self.networks.clone(),
+            retires: (self.retires != 0).then_some(self.retires),
+        }
+    }
+}
+
 impl Entry {
-    fn new(p: &Principal, loaded: u32) -> Entry {
-        Entry {
+    /// The entry for `p`, or `None` for an email too long to pack (never cached).
+    fn new(p: &Principal, check: u64, loaded: u32) -> Option<Entry> {
+        let email_len = u16::try_from(p.delivery_email.len()).ok()?;
+        Some(Entry {
+            check,
             user_id: p.user_id.0,
             realm_id: p.realm_id,
             generation: p.generation,
-            realm_string_id: p.realm_string_id.as_str().into(),
-            delivery_email: p.delivery_email.as_str().into(),
-            grant: (!p.grant.is_plain_account()).then(|| Box::new(p.grant.clone())),
+            names: format!("{}{}", p.delivery_email, p.realm_string_id).into_boxed_str(),
+            grant: (!p.grant.is_plain_account()).then(|| Box::new(CachedGrant::of(&p.grant))),
             loaded,
+            email_len,
             role: p.role,
             bot_type: p.bot_type,
             is_active: p.is_active,
             realm_deactivated: p.realm_deactivated,
-        }
+        })
     }
 
     fn principal(&self) -> Principal {
+        let (email, realm) = self
+            .names
+            .split_at_checked(usize::from(self.email_len))
+            .unwrap_or((&self.names, ""));
         Principal {
             user_id: UserId(self.user_id),
             realm_id: self.realm_id,
-            realm_string_id: self.realm_string_id.to_string(),
-            delivery_email: self.delivery_email.to_string(),
+            realm_string_id: realm.to_owned(),
+            delivery_email: email.to_owned(),
             role: self.role,
             is_active: self.is_active,
             realm_deactivated: self.realm_deactivated,
             bot_type: self.bot_type,
             generation: self.generation,
-            grant: self.grant.as_deref().cloned().unwrap_or(KeyGrant::ACCOUNT),
+            grant: self
+                .grant
+                .as_deref()
+                .map_or(KeyGrant::ACCOUNT, CachedGrant::grant),
         }
     }
 }
@@ -164,8 +225,8 @@ pub struct KeyCache {
     store: Store,
     epoch: Instant,
     positive: Arc<Cache<CacheKey, Entry>>,
-    /// Unknown digests, with when they were looked up.
-    negative: Arc<Cache<CacheKey, u32>>,
+    /// Unknown digests: (their second 64 bits, when they were looked up).
+    negative: Arc<Cache<CacheKey, (u64, u32)>>,
     /// generation of the key entry it was read under → the user's object as JSON text, for
     /// `GET /users/me`. Keyed by entry, not user, so an account used with several keys (named
     /// keys) keeps one profile per key instead of each key overwriting the others'; a
@@ -195,12 +256,20 @@ impl KeyCache {
             })
         });
         let capacity = usize::try_from(capacity.max(1)).unwrap_or(usize::MAX);
+        let positive = Cache::new(capacity);
+        let profiles = Cache::new(capacity);
+        // Sized for the whole capacity at once: the tables never grow by doubling, which
+        // left the halves they outgrew in the allocator's free lists (RSS that no key uses).
+        // The reservation is address space only; pages are touched as entries arrive
+        // (`bench/key_memory.py`).
+        positive.reserve(capacity);
+        profiles.reserve(capacity);
         KeyCache {
             store,
             epoch: Instant::now(),
-            positive: Arc::new(Cache::new(capacity)),
+            positive: Arc::new(positive),
             negative: Arc::new(Cache::new(capacity)),
-            profiles: Arc::new(Cache::new(capacity)),
+            profiles: Arc::new(profiles),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             seen: Arc::new(AtomicI64::new(-1)),
             listening: Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -229,14 +298,19 @@ impl KeyCache {
         self.sync().await?;
         let now = secs_since(self.epoch);
         let key = cache_key(&digest.0);
-        if let Some(e) = self.positive.get(&key) {
+        let check = check_of(&digest.0);
+        if let Some(e) = self.positive.get(&key)
+            && e.check == check
+        {
             if u64::from(now.saturating_sub(e.loaded)) < POSITIVE_TTL.as_secs() {
                 self.hits.as_ref().inspect(|c| c.inc());
                 return Ok(Some(e.principal()));
             }
             self.positive.remove(&key);
         }
-        if let Some(at) = self.negative.get(&key) {
+        if let Some((at_check, at)) = self.negative.get(&key)
+            && at_check == check
+        {
             if u64::from(now.saturating_sub(at)) < NEGATIVE_TTL.as_secs() {
                 self.hits.as_ref().inspect(|c| c.inc());
                 return Ok(None);
@@ -249,11 +323,13 @@ impl KeyCache {
                 let mut p = Principal::from_row(&row)
                     .ok_or_else(|| AppError::Invariant("bad role or bot type in store".into()))?;
                 p.generation = self.generation.fetch_add(1, Ordering::Relaxed);
-                self.positive.insert(key, Entry::new(&p, now));
+                if let Some(entry) = Entry::new(&p, check, now) {
+                    self.positive.insert(key, entry);
+                }
                 Ok(Some(p))
             }
             None => {
-                self.negative.insert(key, now);
+                self.negative.insert(key, (check, now));
                 Ok(None)
             }
         }
@@ -274,7 +350,8 @@ impl KeyCache {
         }
     }
 
-    /// Drop a digest's entries (positive and negative).
+    /// Drop a digest's entries (positive and negative; by the table's key, so also another
+    /// digest that shares its first 64 bits).
     pub async fn evict(&self, digest: &[u8]) {
         if digest.len() == 32 {
             let key = cache_key(digest);
@@ -437,5 +514,64 @@ impl KeyCache {
             }
         });
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::SealedSecret;
+    use tessera_store::testing::fresh_store;
+    use tessera_store::{Engine, NewUser};
+
+    fn owner(digest: [u8; 32]) -> NewUser {
+        NewUser {
+            realm_id: 0,
+            email: "owner@example.com".into(),
+            delivery_email: "owner@example.com".into(),
+            full_name: "Owner".into(),
+            role: 100,
+            bot_type: None,
+            bot_owner_id: None,
+            password_hash: None,
+            key_digest: digest.to_vec(),
+            seal_key: Box::new(|_| SealedSecret {
+                nonce: vec![0; 24],
+                ciphertext: vec![0],
+            }),
+            service: None,
+            timezone: String::new(),
+            default_stream_colors: Vec::new(),
+        }
+    }
+
+    /// Two digests that share the table's key (the first 64 bits) are told apart by the
+    /// entry's check, positive and negative: neither is ever served as the other.
+    #[tokio::test]
+    async fn entries_are_checked_beyond_the_table_key() {
+        let mut engines = vec![Engine::Sqlite];
+        if std::env::var("TEST_DATABASE_URL").is_ok() {
+            engines.push(Engine::Postgres);
+        }
+        for engine in engines {
+            let (store, _guard) = fresh_store(engine).await.unwrap();
+            let real = [7u8; 32];
+            store
+                .bootstrap("", "Org", owner(real), "check", 1)
+                .await
+                .unwrap();
+            let mut twin = real;
+            twin[12] ^= 1;
+            let cache = KeyCache::new(store, 100);
+            let (real, twin) = (KeyDigest(real), KeyDigest(twin));
+            assert!(cache.get(&real).await.unwrap().is_some());
+            assert!(cache.get(&twin).await.unwrap().is_none(), "{engine:?}");
+            // The twin's negative entry does not hide the real key either.
+            assert!(cache.get(&twin).await.unwrap().is_none());
+            let p = cache.get(&real).await.unwrap().unwrap();
+            assert_eq!(p.delivery_email, "owner@example.com");
+            assert_eq!(p.realm_string_id, "");
+            assert_eq!(p.grant, KeyGrant::ACCOUNT);
+        }
     }
 }

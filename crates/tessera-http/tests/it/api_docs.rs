@@ -50,6 +50,25 @@ both!(
                 );
             }
             assert!(!r.text.contains("<script src=\"http"), "{path}");
+            // The title is text only, and each section is there once.
+            let title = r
+                .text
+                .split("<title>")
+                .nth(1)
+                .and_then(|t| t.split("</title>").next());
+            assert!(title.is_some_and(|t| !t.contains('<')), "{path}: {title:?}");
+            for id in r
+                .text
+                .split(" id=\"")
+                .skip(1)
+                .filter_map(|t| t.split('"').next())
+            {
+                assert_eq!(
+                    r.text.matches(&format!(" id=\"{id}\"")).count(),
+                    1,
+                    "{path}: #{id}"
+                );
+            }
             let r = t.post(path, None, &[]).await;
             assert_eq!(r.status, 405, "POST {path}");
         }

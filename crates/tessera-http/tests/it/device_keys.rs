@@ -21,6 +21,20 @@ async fn device_id(t: &TestApp, name: &str) -> i64 {
         .unwrap_or_else(|| panic!("no device {name}: {}", r.text))
 }
 
+/// `GET /users/me` with `key`, as the Android app from `peer`.
+async fn phone_call(t: &TestApp, key: &str, peer: &str) {
+    t.request_at(
+        Some(peer.parse().unwrap()),
+        Method::GET,
+        "/api/v1/users/me",
+        Some((OWNER, key)),
+        &[],
+        &[("user-agent", "ZulipMobile/27.200 (Android 14)")],
+    )
+    .await
+    .ok();
+}
+
 async fn push_tokens(t: &TestApp) -> Vec<String> {
     let mut tokens: Vec<String> = t
         .app
@@ -61,16 +75,7 @@ both!(
         let queue = t.register_queue((OWNER, &ios), "[\"message\"]").await;
         // Uses are written down at most once a minute per key.
         t.clock.advance_secs(61.0);
-        t.request_at(
-            Some("198.51.100.7:5000".parse().unwrap()),
-            Method::GET,
-            "/api/v1/users/me",
-            Some((OWNER, &android)),
-            &[],
-            &[("user-agent", "ZulipMobile/27.200 (Android 14)")],
-        )
-        .await
-        .ok();
+        phone_call(&t, &android, "198.51.100.7:5000").await;
         let android_id = device_id(&t, "ZulipMobile on Android").await;
         let listed = t.get(KEYS, Some(t.owner())).await;
         let listed = listed.ok()["api_keys"]
@@ -179,16 +184,7 @@ both!(
 
 both!(devices_page_lists_signed_in_apps, |t: TestApp| async move {
     let phone = t.app_login("ZulipMobile/27.200 (Android 14)").await;
-    t.request_at(
-        Some("203.0.113.9:4000".parse().unwrap()),
-        Method::GET,
-        "/api/v1/users/me",
-        Some((OWNER, &phone)),
-        &[],
-        &[("user-agent", "ZulipMobile/27.200 (Android 14)")],
-    )
-    .await
-    .ok();
+    phone_call(&t, &phone, "203.0.113.9:4000").await;
     let id = device_id(&t, "ZulipMobile on Android").await;
     let mut me = Browser::new(&t);
     me.login(OWNER, PASSWORD).await;

@@ -77,13 +77,7 @@ both!(each_login_gets_its_own_key, |t: TestApp| async move {
 both!(
     with_the_policy_off_login_returns_the_account_key,
     |t: TestApp| async move {
-        t.patch(
-            "/api/v1/realm",
-            t.owner(),
-            &[("api_key_per_login", "false")],
-        )
-        .await
-        .ok();
+        t.set_key_per_login(false).await;
         for username in [OWNER, "Owner@TESSERA.test"] {
             let r = t
                 .post(
@@ -326,13 +320,7 @@ mod dev_fetch_api_key_in_development {
         let key = r.ok()["api_key"].as_str().unwrap().to_owned();
         assert_ne!(key, t.owner_key);
         t.get("/api/v1/users/me", Some((OWNER, &key))).await.ok();
-        t.patch(
-            "/api/v1/realm",
-            t.owner(),
-            &[("api_key_per_login", "false")],
-        )
-        .await
-        .ok();
+        t.set_key_per_login(false).await;
         let r = t
             .post("/api/v1/dev_fetch_api_key", None, &[("username", OWNER)])
             .await;

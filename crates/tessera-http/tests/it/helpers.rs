@@ -184,6 +184,18 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// The organization's `api_key_per_login` (false: every login gets the account key).
+    pub async fn set_key_per_login(&self, on: bool) {
+        let value = if on { "true" } else { "false" };
+        self.patch(
+            "/api/v1/realm",
+            self.owner(),
+            &[("api_key_per_login", value)],
+        )
+        .await
+        .ok();
+    }
+
     /// Log the owner in as an app with this User-Agent (`fetch_api_key`); the key it gets.
     pub async fn app_login(&self, ua: &str) -> String {
         let r = self

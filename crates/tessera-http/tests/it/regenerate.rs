@@ -164,7 +164,6 @@ both!(
     |t: TestApp| async move {
         let (bot, old, email) = t.bot(t.owner(), "deployer", 1).await;
         let regenerate = format!("/api/v1/bots/{bot}/api_key/regenerate");
-        let me = |k: &str| (email.clone(), k.to_owned());
         // Out of range: refused, nothing changes.
         for bad in ["-1", "86401", "\"1h\""] {
             let r = t
@@ -181,11 +180,10 @@ both!(
             .await;
         let new = r.ok()["api_key"].as_str().unwrap().to_owned();
         // Both work during the window, and the old key's queue was kept.
-        let (e, k) = me(&old);
-        t.get("/api/v1/users/me", Some((&e, &k))).await.ok();
+        t.get("/api/v1/users/me", Some((&email, &old))).await.ok();
         t.get(
             &format!("/api/v1/events?queue_id={queue}&last_event_id=-1&dont_block=true"),
-            Some((&e, &k)),
+            Some((&email, &old)),
         )
         .await
         .ok();
