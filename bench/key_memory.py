@@ -165,10 +165,11 @@ def main() -> None:
               os.urandom(32) if args.named else d)
              for i, d in enumerate(digests)))
         if args.named:
+            ids = dict(con.execute("SELECT email, id FROM users"))
             con.executemany(
                 "INSERT INTO api_keys (user_id, name, digest, scope, created_at, created_by) "
-                "SELECT id, 'bench', ?, 63, 0, 1 FROM users WHERE email = ?",
-                ((d, f"k{i}@example.com") for i, d in enumerate(digests)))
+                "VALUES (?, 'bench', ?, 63, 0, 1)",
+                ((ids[f"k{i}@example.com"], d) for i, d in enumerate(digests)))
         con.commit()
         con.close()
         headers = data / "keys.txt"

@@ -126,7 +126,9 @@ test('owner adds a generic bot and manages its API key', s.flow(async () => {
   await page.click('#regenerate_bot_api_key');
   const confirm = page.locator('#bot_regenerate_confirm');
   await confirm.waitFor({ state: 'visible' });
-  assert.match(await confirm.innerText(), /Integrations using the old key will stop working\./);
+  assert.match(await confirm.innerText(), /Integrations using the old key will stop working, and the bot's other API keys are revoked\./);
+  // No overlap unless chosen (the seed's immediate invalidation).
+  assert.equal(await page.inputValue('#bot_regenerate_overlap'), '0');
   assert.equal(await activeId(page), 'bot_regenerate_cancel', 'focus starts on Cancel');
   await s.shot(page, 'bot-regenerate-confirm');
   await page.click('#bot_regenerate_do');

@@ -29,9 +29,13 @@ test('the official Python client works with the owner key from fetch_api_key', s
   assert.equal(response.result, 'success', JSON.stringify(response));
   assert.equal(response.email, email);
 
-  // The CLI's zuliprc carries the same key and site.
+  // The CLI's zuliprc carries the account's own key (the login got a key of its own) and the
+  // same site; the client works with it too.
   const cli = parseIni(await s.server.zuliprcText(email)).api;
-  assert.deepEqual(cli, { email, key, site: s.server.site });
+  assert.deepEqual(cli, { email, key: await s.server.accountKey(email), site: s.server.site });
+  assert.notEqual(cli.key, key);
+  const account = await s.server.pythonCall(`[api]\nemail=${email}\nkey=${cli.key}\nsite=${s.server.site}\n`);
+  assert.equal(account.response.result, 'success', JSON.stringify(account.response));
 
   const bad = await s.server.pythonCall(`[api]\nemail=${email}\nkey=${'x'.repeat(32)}\nsite=${s.server.site}\n`);
   assert.equal(bad.httpStatus, 401);
