@@ -1126,6 +1126,7 @@ class CrashTest:
         self.start_times.append(self.server.start("first start"))
         site = self.server.site
         with http_session() as http:
+            self.one_key_per_account(http, site, OWNER_EMAIL, owner_pw)
             self.owner = self.person_from_password(http, site, "owner", OWNER_EMAIL, owner_pw)
             members: Dict[int, List[Account]] = collections.defaultdict(list)
             for w, email, pw in member_specs:
@@ -1165,6 +1166,30 @@ class CrashTest:
         self.bot_domain["domain"] = email.split("@", 1)[1]
         wk.add_bot(Account("bot", email, uid, key, owner=owner), "created in setup")
         STATS.add("acked:create-bot")
+
+    def one_key_per_account(self, http: requests.Session, site: str, email: str,
+                            pw: str) -> None:
+        """These invariants are about each account's one key, as Zulip has it: turn the
+        organization's `api_key_per_login` off (so fetch_api_key reveals the account key), then
+        sign out the device key the login for that got."""
+        what = f"POST /api/v1/fetch_api_key for {email} (setup, a device key)"
+        r = call(lambda: http.post(site + "/api/v1/fetch_api_key",
+                                   data={"username": email, "password": pw},
+                                   timeout=HTTP_TIMEOUT), what)
+        device = need_key(success_json(r, what), what)
+        auth = (email, device)
+        what = "PATCH /api/v1/realm api_key_per_login=false (setup)"
+        success_json(call(lambda: http.patch(site + "/api/v1/realm", auth=auth,
+                                             data={"api_key_per_login": "false"},
+                                             timeout=HTTP_TIMEOUT), what), what)
+        what = "GET /api/v1/users/me/api_keys (setup)"
+        keys = success_json(call(lambda: http.get(site + "/api/v1/users/me/api_keys", auth=auth,
+                                                  timeout=HTTP_TIMEOUT), what), what)
+        for k in keys.get("api_keys", []):
+            what = f"DELETE /api/v1/users/me/api_keys/{k['id']} (setup)"
+            success_json(call(lambda: http.delete(
+                site + f"/api/v1/users/me/api_keys/{k['id']}", auth=auth,
+                timeout=HTTP_TIMEOUT), what), what)
 
     def person_from_password(self, http: requests.Session, site: str, kind: str, email: str,
                              pw: str) -> Account:
