@@ -86,8 +86,13 @@ impl KeyGrant {
 
     /// Refuse a request that needs `need` unless the key's scope has it: 403, never 401
     /// (clients treat a 401 as a logout).
+    ///
+    /// A bot's previous key (kept for an overlap window) does what the running integration
+    /// does, but never what only a full key may (reveal, create or regenerate keys): whoever
+    /// holds a replaced key — perhaps the reason it was replaced — cannot take the bot back.
     pub fn require(&self, need: KeyScope) -> Result<()> {
-        if self.scope.allows(need) {
+        let previous = self.kind == Some(KeyKind::Previous) && need == KeyScope::FULL;
+        if self.scope.allows(need) && !previous {
             Ok(())
         } else {
             Err(AppError::KeyScope { need })
@@ -265,9 +270,14 @@ impl App {
             return Err(AppError::Auth(AuthFailure::IncomingWebhookBot));
         }
         if let Some(previous) = principal.grant.retires {
-            // A bot's new key, used for the first time: its previous key stops now.
-            self.retire_previous_key(&principal, previous, &digest.0)
-                .await?;
+            // A bot's new key, used for the first time: its previous key stops now. If the
+            // store cannot say so now, the request goes on and the next use tries again.
+            if let Err(e) = self
+                .retire_previous_key(&principal, previous, &digest.0)
+                .await
+            {
+                tracing::warn!(user_id = %principal.user_id, error = %e.detail(), "could not retire a previous key");
+            }
         }
         Ok(principal)
     }

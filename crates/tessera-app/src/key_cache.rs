@@ -233,6 +233,9 @@ pub struct KeyCache {
     /// profile whose entry is gone is never read again and ages out with the cache.
     profiles: Arc<Cache<u64, Arc<str>>>,
     generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Evictions made so far: a lookup that raced one (the store answered before a revocation
+    /// committed, the eviction ran before the answer was cached) does not cache its answer.
+    evictions: Arc<std::sync::atomic::AtomicU64>,
     /// Newest `key_invalidations` id applied (SQLite polling).
     seen: Arc<AtomicI64>,
     /// Set once a PostgreSQL listener is running, so hits need no polling.
@@ -271,6 +274,7 @@ impl KeyCache {
             negative: Arc::new(Cache::new(capacity)),
             profiles: Arc::new(profiles),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            evictions: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             seen: Arc::new(AtomicI64::new(-1)),
             listening: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             wal,
@@ -318,18 +322,25 @@ impl KeyCache {
             self.negative.remove(&key);
         }
         self.misses.as_ref().inspect(|c| c.inc());
-        match self.store.auth_by_digest(&digest.0).await? {
+        let evictions = self.evictions.load(Ordering::Acquire);
+        let row = self.store.auth_by_digest(&digest.0).await?;
+        // An eviction meanwhile may be about this very key: answer this request with what
+        // the store said, but do not keep it.
+        let keep = self.evictions.load(Ordering::Acquire) == evictions;
+        match row {
             Some(row) => {
                 let mut p = Principal::from_row(&row)
                     .ok_or_else(|| AppError::Invariant("bad role or bot type in store".into()))?;
                 p.generation = self.generation.fetch_add(1, Ordering::Relaxed);
-                if let Some(entry) = Entry::new(&p, check, now) {
+                if keep && let Some(entry) = Entry::new(&p, check, now) {
                     self.positive.insert(key, entry);
                 }
                 Ok(Some(p))
             }
             None => {
-                self.negative.insert(key, (check, now));
+                if keep {
+                    self.negative.insert(key, (check, now));
+                }
                 Ok(None)
             }
         }
@@ -353,6 +364,7 @@ impl KeyCache {
     /// Drop a digest's entries (positive and negative; by the table's key, so also another
     /// digest that shares its first 64 bits).
     pub async fn evict(&self, digest: &[u8]) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
         if digest.len() == 32 {
             let key = cache_key(digest);
             self.positive.remove(&key);
@@ -362,6 +374,7 @@ impl KeyCache {
 
     /// Drop everything (keys, profiles and realms).
     pub fn evict_all(&self) {
+        self.evictions.fetch_add(1, Ordering::AcqRel);
         self.positive.clear();
         self.negative.clear();
         self.profiles.clear();

@@ -110,6 +110,10 @@ impl App {
         address: Option<&str>,
     ) -> Result<(NamedKeyView, ApiKey)> {
         let user = self.key_owner(who, owner).await?;
+        // A new key of a bot is as good as its key: only for those who may see that (D2).
+        if owner != KeyOwner::Me && !Self::may_reveal_bot_key(who, &user) {
+            return Err(AppError::bad("Insufficient permission"));
+        }
         self.create_named_key(&user, who.user_id.0, new, address)
             .await
     }
@@ -165,11 +169,13 @@ impl App {
                 Some(_) => {}
             }
         }
+        // Among the keys that still work: an expired key (no longer listed) frees its name.
         let existing = self.store().api_keys(user.id, false).await?;
-        if existing
-            .iter()
-            .any(|k| k.kind == KeyKind::Named.as_str() && k.name == name)
-        {
+        if existing.iter().any(|k| {
+            k.kind == KeyKind::Named.as_str()
+                && k.name == name
+                && k.expires_at.is_none_or(|at| at > now)
+        }) {
             return Err(AppError::bad("A key with this name already exists."));
         }
         let networks = new.networks.as_ref().map(Networks::to_stored);
@@ -296,13 +302,15 @@ impl App {
     }
 
     /// Email the owner of every live named key that expires within
-    /// [`EXPIRY_REMINDER_SECS`] and was not yet reminded (the serving binary runs this every
+    /// [`EXPIRY_REMINDER_SECS`] and was not yet reminded — not a key made to live no longer
+    /// than that, whose owner chose its end a moment ago (the serving binary runs this every
     /// few minutes; of several nodes, one sends each reminder). Returns how many were sent.
     pub async fn send_key_expiry_reminders(&self) -> Result<usize> {
         let now = self.now();
+        let window = EXPIRY_REMINDER_SECS * 1_000_000;
         let claimed = self
             .store()
-            .claim_expiring_keys(now, now + EXPIRY_REMINDER_SECS * 1_000_000)
+            .claim_expiring_keys(now, now + window, window)
             .await?;
         let mut sent = 0;
         for key in claimed {

@@ -62,6 +62,10 @@ impl Networks {
     /// Parse the wire form: a JSON list of strings, or (forms) one string of entries
     /// separated by commas, spaces or new lines. An empty list is `None`: anywhere.
     pub fn parse(raw: &str) -> Result<Option<Networks>, NetworksError> {
+        Networks::parse_limited(raw, true)
+    }
+
+    fn parse_limited(raw: &str, limited: bool) -> Result<Option<Networks>, NetworksError> {
         let entries: Vec<String> = match serde_json::from_str::<Value>(raw) {
             Ok(Value::Array(items)) => items
                 .into_iter()
@@ -74,16 +78,16 @@ impl Networks {
             Ok(_) => return Err(NetworksError::NotAList),
             Err(_) => split(raw),
         };
-        Networks::from_entries(&entries)
+        Networks::from_entries(&entries, limited)
     }
 
-    fn from_entries(entries: &[String]) -> Result<Option<Networks>, NetworksError> {
+    fn from_entries(entries: &[String], limited: bool) -> Result<Option<Networks>, NetworksError> {
         let entries: Vec<&str> = entries
             .iter()
             .map(|e| e.trim())
             .filter(|e| !e.is_empty())
             .collect();
-        if entries.len() > MAX_NETWORKS {
+        if limited && entries.len() > MAX_NETWORKS {
             return Err(NetworksError::TooMany);
         }
         let mut nets = Vec::with_capacity(entries.len());
@@ -95,6 +99,7 @@ impl Networks {
                     Err(_) => return Err(NetworksError::Invalid(entry.to_owned())),
                 },
             };
+            let net = unmapped(net);
             if !nets.contains(&net) {
                 nets.push(net);
             }
@@ -102,10 +107,15 @@ impl Networks {
         Ok((!nets.is_empty()).then(|| Networks(nets.into_boxed_slice())))
     }
 
-    /// From the stored form (`None` when absent or unreadable: a stored list was checked
-    /// when written).
+    /// From the stored form: `None` when the key has no list (anywhere). A stored list that
+    /// cannot be read any more allows nothing: an address-bound key never becomes usable from
+    /// anywhere by accident. (Stored lists are read without the entry limit of new ones.)
     pub fn from_stored(stored: Option<&str>) -> Option<Networks> {
-        Networks::parse(stored?).ok().flatten()
+        let stored = stored?;
+        Some(match Networks::parse_limited(stored, false) {
+            Ok(Some(nets)) => nets,
+            Ok(None) | Err(_) => Networks(Box::default()),
+        })
     }
 
     /// Whether `ip` is in one of the networks (an IPv4 address written as IPv6, `::ffff:a.b.c.d`,
@@ -136,6 +146,19 @@ impl Networks {
     pub fn to_stored(&self) -> String {
         Value::from(self.entries()).to_string()
     }
+}
+
+/// An IPv4-mapped IPv6 network (`::ffff:203.0.113.0/120`) as the IPv4 network it is, so it
+/// matches the IPv4 addresses that clients' mapped addresses are read as.
+fn unmapped(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+        && let Ok(n) = ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+    {
+        return IpNet::V4(n);
+    }
+    net
 }
 
 fn split(s: &str) -> Vec<String> {
@@ -206,6 +229,28 @@ mod tests {
         assert!(nets.allows(ip("2001:db8:1::5")));
         assert!(!nets.allows(ip("2001:db9::1")));
         assert!(!nets.allows(ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn mapped_entries_and_unreadable_stored_lists() {
+        let mapped = Networks::parse("::ffff:203.0.113.7, ::ffff:10.0.0.0/104")
+            .unwrap()
+            .unwrap();
+        assert_eq!(mapped.entries(), ["203.0.113.7", "10.0.0.0/8"]);
+        assert!(mapped.allows(ip("203.0.113.7")) && mapped.allows(ip("::ffff:10.1.1.1")));
+        // A stored list that no longer parses allows nothing (never anywhere)...
+        let broken = Networks::from_stored(Some("[\"not an address\"]")).unwrap();
+        assert!(!broken.allows(ip("127.0.0.1")) && !broken.allows(ip("::1")));
+        assert!(Networks::from_stored(Some("{}")).is_some());
+        // ...and a long stored list is read whole (the limit is for new lists).
+        let many: Vec<String> = (0..40).map(|i| format!("10.0.1.{i}")).collect();
+        let stored = Value::from(many).to_string();
+        assert!(
+            Networks::from_stored(Some(&stored))
+                .unwrap()
+                .allows(ip("10.0.1.39"))
+        );
+        assert_eq!(Networks::from_stored(None), None);
     }
 
     #[test]

@@ -435,15 +435,21 @@
           const row = btn.closest("li");
           try {
             await api("DELETE", "/json/users/me/api_keys/" + row.dataset.keyId);
-            const list = row.parentElement;
-            row.remove();
-            if (!list.children.length) {
+            // The app's push registrations went with its key.
+            const removeRow = (li, emptyId, emptyText) => {
+              const list = li.parentElement;
+              li.remove();
+              if (list.children.length) return;
               const empty = document.createElement("p");
               empty.className = "empty";
-              empty.id = "no_signed_in_apps";
-              empty.textContent = "No app is signed in with a key of its own.";
+              empty.id = emptyId;
+              empty.textContent = emptyText;
               list.replaceWith(empty);
-            }
+            };
+            $$('#mobile_devices li.mobile_device[data-key-id="' + row.dataset.keyId + '"]').forEach((li) =>
+              removeRow(li, "no_mobile_devices", "No mobile devices are registered for notifications.")
+            );
+            removeRow(row, "no_signed_in_apps", "No app is signed in with a key of its own.");
             report(status, row.dataset.app + " has been signed out: its key no longer works and its notifications stopped.");
           } catch (e) {
             reportError(status, e, "Failed: ");
@@ -582,16 +588,19 @@
       );
       rows().forEach(bind);
     }
-    // A bot's keys, drawn from the API.
+    // A bot's keys, drawn from the API. Only the newest request draws: opening another bot
+    // meanwhile must not show the first one's keys under the second.
     const refresh = async () => {
       const list = $("#bot_named_keys", section);
       if (!list) return;
+      const mine = (section._drawing = (section._drawing || 0) + 1);
       list.textContent = "";
       hide(emptyNote());
       hide(confirmBox);
       status.textContent = "";
       try {
         const data = await api("GET", keysPath(owner()));
+        if (mine !== section._drawing) return;
         for (const k of data.api_keys) {
           const li = document.createElement("li");
           li.className = "device key-item named_key";
@@ -776,14 +785,16 @@
       const wasCreated = !!newKey;
       newKey = "";
       $("#created_key_value").textContent = "";
-      if (!wasCreated || !section) return;
-      if (section.dataset.owner === "me") {
-        keepNotice("#named_keys_status", "The key was created. It is listed below; the key itself is not shown again.");
-        location.reload();
-      } else {
+      if (!section) return;
+      if (section.dataset.owner !== "me") {
+        // Back to the bot the key was (or was not) made for.
         const row = $$(".bot_row").find((r) => r.dataset.botId === section.dataset.owner);
         if (row) $(".open_edit_bot_form", row).click();
+        return;
       }
+      if (!wasCreated) return;
+      keepNotice("#named_keys_status", "The key was created. It is listed below; the key itself is not shown again.");
+      location.reload();
     };
     $("#created_key_done").addEventListener("click", () => closeDialog(createModal));
     createModal.addEventListener("close", finish);

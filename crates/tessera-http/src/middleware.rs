@@ -56,10 +56,13 @@ pub(crate) async fn rate_limit_headers(
 }
 
 /// The client's address behind trusted reverse proxies (`--trusted-proxies`): when the
-/// connection comes from one, `X-Forwarded-For` is read right to left, skipping trusted
-/// proxies, and the first other address becomes the request's peer (`ConnectInfo`), so the
-/// use log, rate limits and key allow-lists see the client, not the proxy. A header from
-/// anyone else is ignored: a client cannot choose its own address.
+/// connection comes from one, `X-Forwarded-For` is walked right to left — each hop named
+/// there passed the request to the one after it — for as long as the address reached so far
+/// is a trusted proxy; the first address that is not becomes the request's peer
+/// (`ConnectInfo`), so the use log, rate limits and key allow-lists see the client, not the
+/// proxy. An entry that is not an address (`unknown`, garbage) ends the walk at the last
+/// trusted hop: nothing to its left, which the client may have written, is believed. A header
+/// from anyone else is ignored: a client cannot choose its own address.
 pub(crate) async fn real_client_addr(
     axum::extract::State(app): axum::extract::State<App>,
     mut req: axum::extract::Request,
@@ -72,30 +75,71 @@ pub(crate) async fn real_client_addr(
             .map(|c| c.0)
         && trusted.allows(peer.ip())
     {
-        let forwarded = req
+        let forwarded: Vec<&str> = req
             .headers()
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .collect::<Vec<_>>();
-        let addresses: Vec<std::net::IpAddr> =
-            forwarded.iter().filter_map(|a| a.parse().ok()).collect();
-        // Every hop trusted (a client on the proxies' own network): the first is the client.
-        let client = addresses
-            .iter()
-            .rev()
-            .find(|ip| !trusted.allows(**ip))
-            .or(addresses.first())
-            .copied();
-        if let Some(ip) = client {
+            .collect();
+        let mut client = peer.ip();
+        for entry in forwarded.iter().rev() {
+            if !trusted.allows(client) {
+                break;
+            }
+            match forwarded_addr(entry) {
+                Some(ip) => client = ip,
+                None => break,
+            }
+        }
+        if client != peer.ip() {
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
-                    ip,
+                    client,
                     peer.port(),
                 )));
         }
     }
     next.run(req).await
+}
+
+/// One `X-Forwarded-For` entry as an address: `203.0.113.7`, `2001:db8::1`, and the forms
+/// some proxies write with a port, `203.0.113.7:5555` and `[2001:db8::1]:5555`.
+fn forwarded_addr(entry: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = entry.parse() {
+        return Some(ip);
+    }
+    entry
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|a| a.ip())
+        .or_else(|| {
+            let inner = entry.strip_prefix('[')?.strip_suffix(']')?;
+            inner.parse().ok()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_addr;
+
+    #[test]
+    fn forwarded_entries() {
+        for (entry, want) in [
+            ("203.0.113.7", Some("203.0.113.7")),
+            ("203.0.113.7:5555", Some("203.0.113.7")),
+            ("2001:db8::1", Some("2001:db8::1")),
+            ("[2001:db8::1]:5555", Some("2001:db8::1")),
+            ("[2001:db8::1]", Some("2001:db8::1")),
+            ("unknown", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                forwarded_addr(entry),
+                want.map(|w| w.parse().unwrap()),
+                "{entry}"
+            );
+        }
+    }
 }

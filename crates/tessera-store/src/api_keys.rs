@@ -274,19 +274,25 @@ impl Store {
         Ok(())
     }
 
-    /// Claim the live named keys that expire after `now` and no later than `until` and whose
-    /// owner was not yet reminded: each is marked reminded in the same statement, so of
-    /// several nodes only one sends each reminder.
-    pub async fn claim_expiring_keys(&self, now: i64, until: i64) -> Result<Vec<ExpiringKey>> {
+    /// Claim the live named keys that expire after `now` and no later than `until`, were made
+    /// to live longer than `min_lifetime`, and whose owner was not yet reminded: each is marked
+    /// reminded in the same statement, so of several nodes only one sends each reminder.
+    pub async fn claim_expiring_keys(
+        &self,
+        now: i64,
+        until: i64,
+        min_lifetime: i64,
+    ) -> Result<Vec<ExpiringKey>> {
         Ok(with_writer!(self, pool => {
             sqlx::query_as::<_, ExpiringKey>(
                 "UPDATE api_keys SET expiry_reminded_at = $1 WHERE kind = 'named' \
                  AND revoked_at IS NULL AND expiry_reminded_at IS NULL \
-                 AND expires_at > $1 AND expires_at <= $2 \
+                 AND expires_at > $1 AND expires_at <= $2 AND expires_at - created_at > $3 \
                  RETURNING id, user_id, name, expires_at",
             )
             .bind(now)
             .bind(until)
+            .bind(min_lifetime)
             .fetch_all(pool)
             .await?
         }))

@@ -32,7 +32,11 @@ pub struct PushDeviceRow {
 }
 
 impl Store {
-    /// Register (or refresh) a device token for a user.
+    /// Register (or refresh) a device token for a user; `api_key_id`: the device key that
+    /// registers it (signing that device out removes it). Registered by a device key that is
+    /// revoked meanwhile, it registers nothing: the key's row is locked first (a write), so a
+    /// sign-out running at the same time either finishes first — and the key is seen revoked —
+    /// or waits for this registration and then deletes it.
     pub async fn add_push_device(
         &self,
         user_id: i64,
@@ -43,11 +47,22 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         with_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some(key_id) = api_key_id {
+                let live: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE api_keys SET last_used_at = last_used_at \
+                     WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+                )
+                .bind(key_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if live.is_none() {
+                    return Ok(());
+                }
+            }
             sqlx::query(
-                // Not for a device key revoked meanwhile (signed out while this request ran).
                 "INSERT INTO push_devices (user_id, kind, token, ios_app_id, last_updated, api_key_id) \
-                 SELECT $1, $2, $3, $4, $5, $6 WHERE $6 IS NULL OR EXISTS \
-                 (SELECT 1 FROM api_keys WHERE id = $6 AND revoked_at IS NULL) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (user_id, kind, token) \
                  DO UPDATE SET ios_app_id = excluded.ios_app_id, last_updated = excluded.last_updated, \
                  api_key_id = excluded.api_key_id",
@@ -58,8 +73,9 @@ impl Store {
             .bind(ios_app_id)
             .bind(now)
             .bind(api_key_id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -20,8 +20,8 @@ pub(crate) struct UseLog {
     sessions: Mutex<HashMap<i64, i64>>,
     /// key id (of `api_keys`) → last write.
     keys: Mutex<HashMap<i64, i64>>,
-    /// (key id, address) → last audit row of a refusal for the address.
-    refusals: Mutex<HashMap<(i64, Option<std::net::IpAddr>), i64>>,
+    /// key id → last audit row of a refusal for its address.
+    refusals: Mutex<HashMap<i64, i64>>,
     writes: AtomicU64,
 }
 
@@ -124,8 +124,9 @@ impl App {
     }
 
     /// Audit a key refused for its address (audit 9008 with the key's id and the address; at
-    /// most one row a minute per key and address, so a client retrying in a loop cannot fill
-    /// the log).
+    /// most one row a minute per key, whatever the address, so a client retrying in a loop —
+    /// or from ever new addresses — cannot fill the log; every refusal is counted in the
+    /// metrics).
     pub(crate) async fn note_refused_address(
         &self,
         who: &crate::Principal,
@@ -135,7 +136,7 @@ impl App {
             return;
         };
         let now = self.now();
-        if !UseLog::due(&self.inner.uses.refusals, (key_id, ip), now) {
+        if !UseLog::due(&self.inner.uses.refusals, key_id, now) {
             return;
         }
         tracing::warn!(user_id = %who.user_id, key_id, address = ?ip, "an API key was used from outside its allow-list");

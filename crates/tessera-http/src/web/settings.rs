@@ -74,6 +74,8 @@ fn role_name(role: Role) -> &'static str {
 /// One row of the Devices section.
 pub struct DeviceRow {
     pub id: i64,
+    /// A push registration's device key (signing that app out removes the registration).
+    pub key_id: Option<i64>,
     pub name: String,
     pub detail: String,
     pub first_seen: String,
@@ -317,6 +319,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
             .iter()
             .map(|p| DeviceRow {
                 id: p.id,
+                key_id: p.api_key_id,
                 name: if p.kind == 1 {
                     "iOS device (APNs)".into()
                 } else {
@@ -336,6 +339,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
             .filter(|c| c.client != "website" && !c.client.starts_with("Web: "))
             .map(|c| DeviceRow {
                 id: c.id,
+                key_id: None,
                 name: c.client.clone(),
                 detail: String::new(),
                 first_seen: when(c.first_seen),
@@ -349,6 +353,7 @@ pub async fn get_settings_tab(web: Web, Path(tab): Path<String>) -> Response {
             .iter()
             .map(|ses| DeviceRow {
                 id: ses.id,
+                key_id: None,
                 name: tessera_core::user_agent::describe(ses.user_agent.as_deref().unwrap_or("")),
                 detail: String::new(),
                 first_seen: when(ses.created_at),

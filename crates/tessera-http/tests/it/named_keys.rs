@@ -397,13 +397,19 @@ crate::both!(
             );
             assert_eq!(r.header("www-authenticate"), "");
         }
+        // From another address too.
+        from("198.51.100.2:5555").await.error(
+            403,
+            "API_KEY_ADDRESS",
+            "This API key may not be used from this address.",
+        );
         let audit = t.app.store().audit_for_user(1).await.unwrap();
         let refused: Vec<&str> = audit
             .iter()
             .filter(|a| a.event_type == 9008)
             .filter_map(|a| a.extra_data.as_deref())
             .collect();
-        // Written once a minute per key and address, however often it is tried.
+        // Written once a minute per key, however often and from wherever it is tried.
         assert_eq!(refused.len(), 1, "{refused:?}");
         assert!(
             refused[0].contains(&format!("\"key_id\":{id}")) && refused[0].contains("198.51.100.1")
@@ -471,10 +477,20 @@ mod allow_lists_behind_a_trusted_proxy {
                 .await
             }
         };
-        // Through the proxy: the client it names (a spoofed first hop does not count).
+        // Through the proxy: the client it names (a spoofed first hop does not count), also
+        // written with a port.
         call("127.0.0.1:40000", "198.51.100.9, 192.0.2.10")
             .await
             .ok();
+        call("127.0.0.1:40000", "198.51.100.9, 192.0.2.10:4444")
+            .await
+            .ok();
+        // What is left of an entry that is not an address is not believed.
+        call("127.0.0.1:40000", "192.0.2.10, unknown").await.error(
+            403,
+            "API_KEY_ADDRESS",
+            "This API key may not be used from this address.",
+        );
         call("127.0.0.1:40000", "192.0.2.10, 198.51.100.9")
             .await
             .error(
@@ -754,5 +770,37 @@ crate::both!(
         assert_eq!(r.header("location"), "/settings/account-and-privacy");
         let page = member.get("/settings/account-and-privacy").await;
         assert!(!page.text.contains("tab_api_key_policy"));
+    }
+);
+
+crate::both!(
+    keys_of_a_webhook_bot_only_for_its_owner,
+    |t: TestApp| async move {
+        // An incoming-webhook bot of a member: administrators may not see its key (D2), so
+        // they may not make one either; they may still list and revoke its keys.
+        let (_, member) = t.user("hooks@example.com", Role::Member).await;
+        let (bot, _, _) = t.bot(("hooks@example.com", &member), "hook", 2).await;
+        let path = format!("/api/v1/bots/{bot}/api_keys");
+        t.post(&path, Some(t.owner()), &[("name", "admin's")])
+            .await
+            .error(400, "BAD_REQUEST", "Insufficient permission");
+        let (id, _) = create_key(
+            &t,
+            ("hooks@example.com", &member),
+            &path,
+            &[("name", "owner's"), ("scope", "send")],
+        )
+        .await;
+        let listed = t.get(&path, Some(t.owner())).await;
+        assert_eq!(listed.ok()["api_keys"][0]["id"], id);
+        t.request(
+            Method::DELETE,
+            &format!("{path}/{id}"),
+            Some(t.owner()),
+            &[],
+            &[],
+        )
+        .await
+        .ok();
     }
 );

@@ -187,6 +187,22 @@ both!(
         )
         .await
         .ok();
+        // The old key does what the integration does, never what only a full key may: it
+        // cannot replace the new key, make keys, or reveal any.
+        for (path, method) in [
+            ("/api/v1/users/me/api_key/regenerate", Method::POST),
+            ("/api/v1/users/me/api_keys", Method::POST),
+            ("/api/v1/users/me/api_keys", Method::GET),
+        ] {
+            let r = t
+                .request(method, path, Some((&email, &old)), &[("name", "mine")], &[])
+                .await;
+            r.error(
+                403,
+                "API_KEY_SCOPE",
+                "This API key's scope does not allow this request (it needs: full).",
+            );
+        }
         let listed = t
             .get(&format!("/api/v1/bots/{bot}/api_keys"), Some(t.owner()))
             .await;

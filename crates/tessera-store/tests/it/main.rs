@@ -321,17 +321,19 @@ async fn expiry_reminders_are_claimed_once() {
             };
             s.create_api_key(new, id, 1).await.unwrap();
         }
-        let first = s.claim_expiring_keys(10, 100).await.unwrap();
+        // A key made to live no longer than the window is not reminded of at all.
+        assert!(s.claim_expiring_keys(10, 100, 50).await.unwrap().is_empty());
+        let first = s.claim_expiring_keys(10, 100, 0).await.unwrap();
         let mut names: Vec<String> = first.iter().map(|k| k.name.clone()).collect();
         names.sort();
         assert_eq!(names, ["soon", "sooner"]);
-        assert!(s.claim_expiring_keys(10, 100).await.unwrap().is_empty());
+        assert!(s.claim_expiring_keys(10, 100, 0).await.unwrap().is_empty());
         // Given back, it is claimed again, but never once it has expired.
         let soon = first.iter().find(|k| k.name == "soon").unwrap().id;
         s.unclaim_expiry_reminder(soon).await.unwrap();
-        assert!(s.claim_expiring_keys(60, 100).await.unwrap().is_empty());
+        assert!(s.claim_expiring_keys(60, 100, 0).await.unwrap().is_empty());
         let again: Vec<i64> = s
-            .claim_expiring_keys(45, 100)
+            .claim_expiring_keys(45, 100, 0)
             .await
             .unwrap()
             .iter()
