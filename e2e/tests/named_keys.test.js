@@ -165,6 +165,8 @@ test('one phone is signed out from Devices; the other phone keeps working', s.fl
   await waitForText(page, '#devices_status', { matches: /ZulipMobile on Android has been signed out/ });
   await androidRow.waitFor({ state: 'detached' });
   assert.equal(await apps.count(), 1);
+  // Its notification registration leaves the Mobile devices list at once too.
+  assert.equal(await page.locator('#mobile_devices li.mobile_device').count(), 1);
   await s.shot(page, 'one-phone-signed-out');
   assert.equal((await me(member.email, android)).status, 401, 'the Android key is refused');
   assert.equal((await me(member.email, ios)).status, 200, 'the iPhone keeps working');
