@@ -393,6 +393,40 @@ def test_named_keys_with_the_unmodified_client(tessera: Tessera) -> None:
     assert_error(full.get_profile(), INVALID_KEY)
 
 
+def test_cli_regenerate_keeps_a_bots_old_key_for_the_overlap(tessera: Tessera) -> None:
+    """`tessera key regenerate --overlap-seconds` (tessera's own, as the API's overlap_seconds):
+    a bot's old key keeps working until the new key is first used; a person's old key cannot
+    be kept, and a refused regeneration changes nothing."""
+    bot_email = tessera.create_bot_cli("CLI Overlap Bot", "cli-overlap")
+    old = parse_zuliprc(tessera.zuliprc_text(bot_email))["key"]
+    new = tessera.run(
+        "key", "regenerate", "--email", bot_email, "--overlap-seconds", "3600",
+    ).stdout.strip()
+    assert is_api_key(new) and new != old, new
+    assert parse_zuliprc(tessera.zuliprc_text(bot_email))["key"] == new
+    old_client, new_client = tessera.client(bot_email, old), tessera.client(bot_email, new)
+    assert assert_success(old_client.get_profile())["email"] == bot_email
+    assert assert_success(old_client.get_profile())["email"] == bot_email
+    assert assert_success(new_client.get_profile())["email"] == bot_email
+    assert_error(old_client.get_profile(), INVALID_KEY)
+
+    too_long = tessera.run(
+        "key", "regenerate", "--email", bot_email, "--overlap-seconds", "86401", check=False,
+    )
+    assert too_long.returncode != 0 and "between 0 and 86400" in too_long.stderr, too_long
+    assert assert_success(new_client.get_profile())["email"] == bot_email
+
+    member = tessera.create_user("overlap@example.com", "No Overlap", "overlap-password-Compat-4")
+    before = parse_zuliprc(tessera.zuliprc_text(member.email))["key"]
+    person = tessera.run(
+        "key", "regenerate", "--email", member.email, "--overlap-seconds", "60", check=False,
+    )
+    assert person.returncode != 0 and "Only a bot's" in person.stderr, person
+    assert is_api_key(before) and before not in person.stdout + person.stderr
+    assert parse_zuliprc(tessera.zuliprc_text(member.email))["key"] == before
+    assert_success(tessera.client(member.email, before).get_profile())
+
+
 # ---------------------------------------------------------------------------
 # 8. server_settings ignores bogus auth
 

@@ -266,15 +266,38 @@ impl App {
         overlap_secs: i64,
     ) -> Result<Option<ApiKey>> {
         who.require_member_or_admin()?;
+        let until = self.overlap_until(overlap_secs)?;
+        let bot = self.access_bot(who, bot_id).await?;
+        let key = self.rotate_account_key(&bot, who.user_id.0, until).await?;
+        Ok(Self::may_reveal_bot_key(who, &bot).then_some(key))
+    }
+
+    /// `tessera key regenerate [--overlap-seconds N]`: [`App::regenerate_api_key`], with a
+    /// bot's overlap window as in [`App::regenerate_bot_api_key`]; a person's key has none
+    /// (the seed: a new key logs the account out at once).
+    pub async fn regenerate_api_key_with_overlap(
+        &self,
+        user: &UserRow,
+        acting: i64,
+        overlap_secs: i64,
+    ) -> Result<ApiKey> {
+        let until = self.overlap_until(overlap_secs)?;
+        if until.is_some() && !user.is_bot {
+            return Err(AppError::bad(
+                "Only a bot's old API key can keep working after a new one is generated",
+            ));
+        }
+        self.rotate_account_key(user, acting, until).await
+    }
+
+    /// When an overlap of `overlap_secs` from now ends (microseconds), `None` for none.
+    fn overlap_until(&self, overlap_secs: i64) -> Result<Option<i64>> {
         if !(0..=MAX_KEY_OVERLAP_SECS).contains(&overlap_secs) {
             return Err(AppError::bad(format!(
                 "overlap_seconds must be between 0 and {MAX_KEY_OVERLAP_SECS}"
             )));
         }
-        let bot = self.access_bot(who, bot_id).await?;
-        let until = (overlap_secs > 0).then(|| self.now() + overlap_secs * 1_000_000);
-        let key = self.rotate_account_key(&bot, who.user_id.0, until).await?;
-        Ok(Self::may_reveal_bot_key(who, &bot).then_some(key))
+        Ok((overlap_secs > 0).then(|| self.now() + overlap_secs * 1_000_000))
     }
 
     /// A bot's new account key was used for the first time while its previous key was still

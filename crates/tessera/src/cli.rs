@@ -150,6 +150,16 @@ pub struct EmailArg {
     pub email: String,
 }
 
+#[derive(Debug, Args)]
+pub struct KeyRegenerateArgs {
+    #[arg(long)]
+    pub email: String,
+    /// Bots only: seconds (at most 86400) the old key keeps working; 0, the default, ends it
+    /// at once.
+    #[arg(long, default_value_t = 0)]
+    pub overlap_seconds: i64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a person (password from stdin or --password-file).
@@ -199,8 +209,10 @@ pub enum BotCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Generate a new API key (prints it); the old one stops working at once.
-    Regenerate(EmailArg),
+    /// Generate a new account API key (prints it); the old one, and every named and device
+    /// key of the account, stops working at once. For a bot, --overlap-seconds keeps the old
+    /// key working until the window ends or the new key is first used.
+    Regenerate(KeyRegenerateArgs),
     /// Tell whether a string is a well-formed tessera API key (shape and checksum) and, unless
     /// --offline, whether it is live; never whose it is. Exit 0: well-formed (and live); 1: not
     /// a tessera key; 3: well-formed but not live.

@@ -134,7 +134,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let app = setup::open(&store_args, None).await?;
             let realm = app.realm_for_subdomain(&store_args.realm).await?;
             let user = app.user_by_email(realm.row.id, &a.email).await?;
-            let key = app.regenerate_api_key(&user, user.id).await?;
+            let key = app
+                .regenerate_api_key_with_overlap(&user, user.id, a.overlap_seconds)
+                .await?;
             println!("{}", key.expose());
             Ok(())
         }

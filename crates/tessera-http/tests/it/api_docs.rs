@@ -74,13 +74,13 @@ both!(
         }
         let keys = t.get("/api/api-keys", None).await.text;
         for step in [
-            r#"<a class="settings-link" href="/settings/your-bots">Settings → Bots</a>"#,
-            r#"<a class="settings-link" href="/settings/account-and-privacy">Settings → Account &amp; privacy</a>"#,
+            r#"<a class="settings-link" href="/settings/your-bots">Personal settings → Your bots</a>"#,
+            r#"<a class="settings-link" href="/settings/account-and-privacy">Personal settings → Account &amp; privacy</a>"#,
             "Manage your API key",
             "Get API key",
             "Generate new API key",
             "signs the account out of the Zulip mobile apps on every phone",
-            r#"<a class="settings-link" href="/settings/api-key-policy">Settings → Organization → API keys</a>"#,
+            r#"<a class="settings-link" href="/settings/api-key-policy">Organization settings → API keys</a>"#,
             "Create an API key",
             "API_KEY_SCOPE",
             "API_KEY_ADDRESS",
@@ -133,6 +133,21 @@ both!(
         ] {
             let page = b.get(tab).await;
             assert_eq!(page.status, 200, "{tab}");
+        }
+        // Each step's words are what the tab it opens shows: every "A → B → C" part is a
+        // heading or tab label on that page.
+        for page in [&keys, &python, &fetch] {
+            for step in page.split(r#"<a class="settings-link" href=""#).skip(1) {
+                let (href, rest) = step.split_once("\">").unwrap();
+                let words = rest.split("</a>").next().unwrap();
+                let opened = b.get(href).await.text;
+                for part in words.split(" → ") {
+                    assert!(
+                        opened.contains(&format!(">{part}</")),
+                        "{words}: {href} shows no {part:?}"
+                    );
+                }
+            }
         }
         // The settings page points back at the docs.
         let account = b.get("/settings/account-and-privacy").await.text;
