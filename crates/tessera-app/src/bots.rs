@@ -321,8 +321,8 @@ impl App {
             )
             .await?;
         let cache = &self.inner.key_cache;
-        if let Some(digest) = retired {
-            cache.evict(&digest).await;
+        for digest in &retired {
+            cache.evict(digest).await;
         }
         cache.evict(account_digest).await;
         Ok(())

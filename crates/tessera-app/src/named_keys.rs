@@ -114,18 +114,27 @@ impl App {
         if owner != KeyOwner::Me && !Self::may_reveal_bot_key(who, &user) {
             return Err(AppError::bad("Insufficient permission"));
         }
-        self.create_named_key(&user, who.user_id.0, new, address)
+        // A key made with a key (not the account key or a session) lives no longer, reaches
+        // no further and is revoked with it: a stolen phone's key cannot leave one behind.
+        let maker = match who.grant.key_id {
+            Some(id) => self.store().api_key(who.user_id.0, id).await?,
+            None => None,
+        };
+        self.create_named_key(&user, who.user_id.0, new, address, maker.as_ref())
             .await
     }
 
     /// Create a named key for `user` on behalf of `acting` (also the CLI's path), within the
-    /// organization's longest lifetime. The key is returned once; only its digest is stored.
+    /// organization's longest lifetime and, when the request was made with another key
+    /// (`maker`), within that key's expiry and allow-list. The key is returned once; only its
+    /// digest is stored.
     pub async fn create_named_key(
         &self,
         user: &UserRow,
         acting: i64,
         new: NewKey,
         address: Option<&str>,
+        maker: Option<&ApiKeyRow>,
     ) -> Result<(NamedKeyView, ApiKey)> {
         let name = new.name.trim();
         if name.is_empty() {
@@ -150,6 +159,26 @@ impl App {
             }
             None => None,
         };
+        // No later than the key it was made with (none given: the same expiry).
+        let maker_expiry = maker.and_then(|m| m.expires_at);
+        let expires_at = match (expires_at, maker_expiry) {
+            (Some(at), Some(limit)) => Some(at.min(limit)),
+            (at, limit) => at.or(limit),
+        };
+        let mut networks = new.networks;
+        if let Some(outer) =
+            maker.and_then(|m| Networks::from_stored(m.allowed_networks.as_deref()))
+        {
+            match &networks {
+                None => networks = Some(outer),
+                Some(inner) if inner.within(&outer) => {}
+                Some(_) => {
+                    return Err(AppError::bad(
+                        "This key may only make keys limited to its own allowed networks.",
+                    ));
+                }
+            }
+        }
         if let Some(days) = self.key_policy(user.realm_id).await?.max_lifetime_days {
             let latest = now
                 .saturating_add(days.saturating_mul(86_400_000_000))
@@ -178,7 +207,7 @@ impl App {
         }) {
             return Err(AppError::bad("A key with this name already exists."));
         }
-        let networks = new.networks.as_ref().map(Networks::to_stored);
+        let networks = networks.as_ref().map(Networks::to_stored);
         self.insert_key(
             NewApiKey {
                 user_id: user.id,
@@ -190,6 +219,7 @@ impl App {
                 allowed_networks: networks.as_deref(),
                 created_address: address,
                 keep_at_most: None,
+                made_by_key_id: maker.map(|m| m.id),
             },
             acting,
         )
@@ -272,14 +302,18 @@ impl App {
         acting: Option<i64>,
         why: &str,
     ) -> Result<()> {
-        let digest = self
+        let digests = self
             .store()
             .revoke_api_key(user.id, key_id, acting, why, self.now(), None)
-            .await?
-            .ok_or_else(|| AppError::bad("No such API key"))?;
+            .await?;
+        if digests.is_empty() {
+            return Err(AppError::bad("No such API key"));
+        }
         // Its event queues need no ending: every poll authenticates, so the next one is
-        // refused, and the account's other clients keep theirs.
-        self.inner.key_cache.evict(&digest).await;
+        // refused, and the account's other clients keep theirs. Keys made with it go too.
+        for digest in &digests {
+            self.inner.key_cache.evict(digest).await;
+        }
         Ok(())
     }
 }

@@ -128,6 +128,14 @@ impl Networks {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
+    /// Whether every network of this list lies inside one of `outer`'s (a key made with an
+    /// address-bound key may only narrow its list).
+    pub fn within(&self, outer: &Networks) -> bool {
+        self.0
+            .iter()
+            .all(|net| outer.0.iter().any(|o| o.contains(net)))
+    }
+
     /// The entries in canonical form (a single address without its prefix length).
     pub fn entries(&self) -> Vec<String> {
         self.0
@@ -229,6 +237,18 @@ mod tests {
         assert!(nets.allows(ip("2001:db8:1::5")));
         assert!(!nets.allows(ip("2001:db9::1")));
         assert!(!nets.allows(ip("127.0.0.1")));
+    }
+
+    #[test]
+    fn narrower_lists() {
+        let list = |raw: &str| Networks::parse(raw).unwrap().unwrap();
+        let outer = list("10.0.0.0/8, 203.0.113.7");
+        assert!(list("10.1.0.0/16, 203.0.113.7").within(&outer));
+        assert!(list("::ffff:10.2.3.4").within(&outer));
+        assert!(!list("10.0.0.0/7").within(&outer));
+        assert!(!list("10.1.0.0/16, 203.0.113.8").within(&outer));
+        assert!(!list("2001:db8::1").within(&outer));
+        assert!(!list("10.1.0.0/16").within(&Networks::from_stored(Some("junk")).unwrap()));
     }
 
     #[test]

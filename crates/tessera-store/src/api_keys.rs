@@ -43,6 +43,9 @@ pub struct NewApiKey<'a> {
     /// beyond it are revoked in the same transaction (device keys: an app that logs in over
     /// and over cannot grow the table without bound).
     pub keep_at_most: Option<i64>,
+    /// The key (of `api_keys`) the request that made this one authenticated with: when it is
+    /// revoked, this one is too.
+    pub made_by_key_id: Option<i64>,
 }
 
 /// A named key that expires soon, claimed for its reminder.
@@ -59,31 +62,46 @@ pub(crate) const COLUMNS: &str = "id, user_id, kind, name, scope, created_at, cr
 
 /// Revoke the live keys of `$user` that `$filter` (SQL over `api_keys`, binding nothing)
 /// selects, inside the open transaction `$tx`: each gets `revoked_at`, an audit row 9007 (with
-/// `$why`) and an eviction notice; push registrations made by a revoked device key go too.
-/// Evaluates to the revoked keys' digests.
+/// `$why`) and an eviction notice; push registrations made by a revoked device key go too, and
+/// so, in turn, does every live key made with a revoked one (whoever's it is: a bot's key made
+/// with its owner's app login). Evaluates to the revoked keys' digests.
 macro_rules! revoke_in {
     ($tx:expr, $user:expr, $filter:expr, $acting:expr, $realm:expr, $why:expr, $now:expr, $is_pg:expr) => {{
-        let revoked: Vec<(i64, Vec<u8>, String)> = sqlx::query_as(&format!(
+        let mut revoked: Vec<(i64, i64, Vec<u8>, String)> = sqlx::query_as(&format!(
             "UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL \
-             AND ({}) RETURNING id, digest, kind",
+             AND ({}) RETURNING id, user_id, digest, kind",
             $filter
         ))
         .bind($user)
         .bind($now)
         .fetch_all(&mut *$tx)
         .await?;
+        let mut why: &str = $why;
         let mut digests = Vec::with_capacity(revoked.len());
-        for (id, digest, kind) in revoked {
-            if kind == "device" {
-                sqlx::query("DELETE FROM push_devices WHERE api_key_id = $1")
-                    .bind(id)
-                    .execute(&mut *$tx)
-                    .await?;
+        while !revoked.is_empty() {
+            let ids: Vec<String> = revoked.iter().map(|r| r.0.to_string()).collect();
+            for (id, user, digest, kind) in revoked {
+                if kind == "device" {
+                    sqlx::query("DELETE FROM push_devices WHERE api_key_id = $1")
+                        .bind(id)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                let extra = serde_json::json!({ "key_id": id, "kind": kind, "why": why }).to_string();
+                $crate::audit_log::insert_audit!($tx, $realm, $acting, Some(user), $crate::AuditEvent::ApiKeyRevoked, $now, Some(extra));
+                $crate::invalidations::insert_invalidation!($tx, Some(digest.clone()), $now, $is_pg);
+                digests.push(digest);
             }
-            let extra = serde_json::json!({ "key_id": id, "kind": kind, "why": $why }).to_string();
-            $crate::audit_log::insert_audit!($tx, $realm, $acting, Some($user), $crate::AuditEvent::ApiKeyRevoked, $now, Some(extra));
-            $crate::invalidations::insert_invalidation!($tx, Some(digest.clone()), $now, $is_pg);
-            digests.push(digest);
+            // The ids are integers from the database: safe to put in the statement.
+            revoked = sqlx::query_as(&format!(
+                "UPDATE api_keys SET revoked_at = $1 WHERE revoked_at IS NULL \
+                 AND made_by_key_id IN ({}) RETURNING id, user_id, digest, kind",
+                ids.join(", ")
+            ))
+            .bind($now)
+            .fetch_all(&mut *$tx)
+            .await?;
+            why = "made with a revoked key";
         }
         digests
     }};
@@ -114,8 +132,8 @@ macro_rules! insert_key_in {
         let key: &$crate::api_keys::NewApiKey<'_> = $key;
         let row = sqlx::query_as::<_, $crate::ApiKeyRow>(&format!(
             "INSERT INTO api_keys (user_id, kind, name, digest, scope, created_at, created_by, \
-             expires_at, allowed_networks, created_address) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {}",
+             expires_at, allowed_networks, created_address, made_by_key_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {}",
             $crate::api_keys::COLUMNS
         ))
         .bind(key.user_id)
@@ -128,6 +146,7 @@ macro_rules! insert_key_in {
         .bind(key.expires_at)
         .bind(key.allowed_networks)
         .bind(key.created_address)
+        .bind(key.made_by_key_id)
         .fetch_one(&mut *$tx)
         .await?;
         let extra = serde_json::json!({
@@ -218,10 +237,11 @@ impl Store {
         }))
     }
 
-    /// Revoke one live key of `user_id` (audit 9007 by `acting`, eviction announced; a device
-    /// key's push registrations removed). Returns its digest, or `None` when the user has no
-    /// such live key. `also_evict`: another digest to announce in the same transaction (a
-    /// bot's new account key, once its previous key is retired).
+    /// Revoke one live key of `user_id` and every key made with it (audit 9007 by `acting`,
+    /// eviction announced; a device key's push registrations removed). Returns their digests,
+    /// the key's first; empty when the user has no such live key. `also_evict`: another
+    /// digest to announce in the same transaction (a bot's new account key, once its previous
+    /// key is retired).
     pub async fn revoke_api_key(
         &self,
         user_id: i64,
@@ -230,7 +250,7 @@ impl Store {
         why: &str,
         now: i64,
         also_evict: Option<&[u8]>,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<Vec<Vec<u8>>> {
         let is_pg = self.is_pg();
         with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -238,16 +258,18 @@ impl Store {
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some((realm_id,)) = realm else { return Ok(None) };
+            let Some((realm_id,)) = realm else { return Ok(Vec::new()) };
             // The id is an integer: safe to put in the filter.
             let filter = format!("id = {key_id}");
-            let mut revoked = revoke_in!(tx, user_id, filter, acting, realm_id, why, now, is_pg);
-            let Some(digest) = revoked.pop() else { return Ok(None) };
+            let revoked = revoke_in!(tx, user_id, filter, acting, realm_id, why, now, is_pg);
+            if revoked.is_empty() {
+                return Ok(revoked);
+            }
             if let Some(other) = also_evict {
                 insert_invalidation!(tx, Some(other.to_vec()), now, is_pg);
             }
             tx.commit().await?;
-            Ok(Some(digest))
+            Ok(revoked)
         })
     }
 

@@ -68,6 +68,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_key_kinds.sql"),
         include_str!("../migrations/postgres/0010_key_kinds.sql"),
     ),
+    (
+        11,
+        "key_makers",
+        include_str!("../migrations/sqlite/0011_key_makers.sql"),
+        include_str!("../migrations/postgres/0011_key_makers.sql"),
+    ),
 ];
 
 /// The file names of each engine's migrations, for the test that keeps the folders in step.
@@ -83,6 +89,7 @@ pub const MIGRATION_FILES: &[&str] = &[
     "0008_client_state.sql",
     "0009_named_keys.sql",
     "0010_key_kinds.sql",
+    "0011_key_makers.sql",
 ];
 
 fn migrator(postgres: bool) -> Migrator {

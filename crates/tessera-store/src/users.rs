@@ -434,6 +434,7 @@ impl Store {
                     allowed_networks: None,
                     created_address: None,
                     keep_at_most: None,
+                    made_by_key_id: None,
                 };
                 crate::api_keys::insert_key_in!(tx, &previous, realm_id, acting, now, is_pg);
             }

@@ -265,7 +265,9 @@ async fn named_key_command(store_args: &cli::StoreArgs, cmd: KeyCommand) -> Resu
                 expires,
                 networks,
             };
-            let (view, key) = app.create_named_key(&user, user.id, new, None).await?;
+            let (view, key) = app
+                .create_named_key(&user, user.id, new, None, None)
+                .await?;
             eprintln!(
                 "created key {} ({}); it is shown only this once:",
                 view.id, view.name

@@ -41,6 +41,7 @@ impl App {
                     allowed_networks: None,
                     created_address: address,
                     keep_at_most: Some(MAX_DEVICE_KEYS),
+                    made_by_key_id: None,
                 },
                 user.id,
             )

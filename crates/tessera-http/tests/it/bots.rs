@@ -296,15 +296,9 @@ both!(patch_delete_reactivate, |t: TestApp| async move {
     let events: Vec<i64> = t.audit_events(id).await.into_iter().map(|e| e.0).collect();
     assert_eq!(events, vec![101, 124, 128]);
     // The old owner no longer manages it.
-    t.request(
-        Method::DELETE,
-        &format!("/api/v1/bots/{id}"),
-        Some(member),
-        &[],
-        &[],
-    )
-    .await
-    .error(400, "BAD_REQUEST", "Insufficient permission");
+    t.delete(&format!("/api/v1/bots/{id}"), Some(member))
+        .await
+        .error(400, "BAD_REQUEST", "Insufficient permission");
     t.request(
         Method::PATCH,
         &format!("/api/v1/bots/{id}"),
@@ -314,15 +308,9 @@ both!(patch_delete_reactivate, |t: TestApp| async move {
     )
     .await
     .error(400, "BAD_REQUEST", "Failed to change owner, no such user");
-    t.request(
-        Method::DELETE,
-        &format!("/api/v1/bots/{id}"),
-        Some(t.owner()),
-        &[],
-        &[],
-    )
-    .await
-    .ok();
+    t.delete(&format!("/api/v1/bots/{id}"), Some(t.owner()))
+        .await
+        .ok();
     t.get("/api/v1/users/me", Some((&email, &key)))
         .await
         .unauthorized("Account is deactivated");

@@ -89,15 +89,9 @@ both!(
         assert_eq!(listed["last_used"]["ip"], "198.51.100.7");
 
         // The Android phone is signed out: its key and its registration go, nothing else.
-        t.request(
-            Method::DELETE,
-            &format!("{KEYS}/{android_id}"),
-            Some(t.owner()),
-            &[],
-            &[],
-        )
-        .await
-        .ok();
+        t.delete(&format!("{KEYS}/{android_id}"), Some(t.owner()))
+            .await
+            .ok();
         t.get("/api/v1/users/me", Some((OWNER, &android)))
             .await
             .unauthorized("Invalid API key");
@@ -119,15 +113,9 @@ both!(
         assert_eq!(extra["key_id"], android_id);
         assert_eq!(extra["kind"], "device");
         // Twice: it is gone.
-        t.request(
-            Method::DELETE,
-            &format!("{KEYS}/{android_id}"),
-            Some(t.owner()),
-            &[],
-            &[],
-        )
-        .await
-        .error(400, "BAD_REQUEST", "No such API key");
+        t.delete(&format!("{KEYS}/{android_id}"), Some(t.owner()))
+            .await
+            .error(400, "BAD_REQUEST", "No such API key");
     }
 );
 
@@ -208,3 +196,51 @@ both!(devices_page_lists_signed_in_apps, |t: TestApp| async move {
     assert!(!page.text.contains(&row));
     assert!(page.text.contains("id=\"no_signed_in_apps\""));
 });
+
+both!(
+    keys_made_with_a_device_key_go_with_it,
+    |t: TestApp| async move {
+        let phone = t.app_login("ZulipMobile/27.200 (Android 14)").await;
+        let (bot, _, bot_email) = t.bot(t.owner(), "phoned", 1).await;
+        // Whoever holds the phone makes a key for the owner and one for the owner's bot.
+        let mine = t
+            .post(KEYS, Some((OWNER, &phone)), &[("name", "left behind")])
+            .await;
+        let mine = mine.ok()["api_key"].as_str().unwrap().to_owned();
+        let bots = t
+            .post(
+                &format!("/api/v1/bots/{bot}/api_keys"),
+                Some((OWNER, &phone)),
+                &[("name", "bot's, left behind")],
+            )
+            .await;
+        let bots = bots.ok()["api_key"].as_str().unwrap().to_owned();
+        // One made with the account key is the owner's own.
+        let kept = t.post(KEYS, Some(t.owner()), &[("name", "kept")]).await;
+        let kept = kept.ok()["api_key"].as_str().unwrap().to_owned();
+        t.get("/api/v1/users/me", Some((OWNER, &mine))).await.ok();
+        t.get("/api/v1/users/me", Some((&bot_email, &bots)))
+            .await
+            .ok();
+
+        // Signing the phone out ends both keys made with it, nothing else.
+        let phone_id = device_id(&t, "ZulipMobile on Android").await;
+        t.delete(&format!("{KEYS}/{phone_id}"), Some(t.owner()))
+            .await
+            .ok();
+        for (email, key) in [(OWNER, &phone), (OWNER, &mine), (bot_email.as_str(), &bots)] {
+            t.get("/api/v1/users/me", Some((email, key)))
+                .await
+                .unauthorized("Invalid API key");
+        }
+        t.get("/api/v1/users/me", Some((OWNER, &kept))).await.ok();
+        t.get("/api/v1/users/me", Some(t.owner())).await.ok();
+        assert_eq!(t.key_names(t.owner()).await, ["kept"]);
+        // Audited on each account, saying why.
+        let audit = t.app.store().audit_for_user(bot).await.unwrap();
+        let revoked = audit.iter().rfind(|a| a.event_type == 9007).unwrap();
+        let extra: Value = serde_json::from_str(revoked.extra_data.as_deref().unwrap()).unwrap();
+        assert_eq!(extra["why"], "made with a revoked key");
+        assert_eq!(revoked.acting_user_id, Some(1));
+    }
+);

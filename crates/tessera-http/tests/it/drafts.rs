@@ -67,15 +67,9 @@ both!(
         t.request(Method::PATCH, &path, Some(me), &[("draft", &edit)], &[])
             .await
             .ok();
-        t.request(
-            Method::DELETE,
-            &format!("/api/v1/drafts/{}", ids[2]),
-            Some(me),
-            &[],
-            &[],
-        )
-        .await
-        .ok();
+        t.delete(&format!("/api/v1/drafts/{}", ids[2]), Some(me))
+            .await
+            .ok();
         let r = t.get("/api/v1/drafts", Some(me)).await;
         assert_eq!(r.ok()["count"], 2);
         assert_eq!(r.body["drafts"][1]["content"], "edited");
@@ -191,7 +185,7 @@ both!(drafts_need_synchronization_on, |t: TestApp| async move {
     t.post("/api/v1/drafts", Some(me), &[("drafts", &d)])
         .await
         .error(400, "BAD_REQUEST", off);
-    t.request(Method::DELETE, "/api/v1/drafts/1", Some(me), &[], &[])
+    t.delete("/api/v1/drafts/1", Some(me))
         .await
         .error(400, "BAD_REQUEST", off);
     // Turning it back on finds nothing: turning it off deleted them.

@@ -223,6 +223,22 @@ impl TestApp {
         self.request(Method::POST, path, auth, form, &[]).await
     }
 
+    /// The names of the live keys `GET /users/me/api_keys` lists for `auth`, newest first.
+    pub async fn key_names(&self, auth: (&str, &str)) -> Vec<String> {
+        let r = self.get("/api/v1/users/me/api_keys", Some(auth)).await;
+        r.ok()["api_keys"]
+            .as_array()
+            .expect("api_keys")
+            .iter()
+            .map(|k| k["name"].as_str().expect("name").to_owned())
+            .collect()
+    }
+
+    /// `DELETE` with no body; the answer as it comes.
+    pub async fn delete(&self, path: &str, auth: Option<(&str, &str)>) -> Resp {
+        self.request(Method::DELETE, path, auth, &[], &[]).await
+    }
+
     /// `PATCH` a form; the answer as it comes.
     pub async fn patch(&self, path: &str, auth: (&str, &str), form: &[(&str, &str)]) -> Resp {
         self.request(Method::PATCH, path, Some(auth), form, &[])

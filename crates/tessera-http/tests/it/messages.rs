@@ -555,15 +555,9 @@ both!(edits_deletes_and_reactions, |t: TestApp| async move {
         "BAD_REQUEST",
         "You don't have permission to delete this message",
     );
-    t.request(
-        Method::DELETE,
-        &format!("/api/v1/messages/{b}"),
-        Some(t.owner()),
-        &[],
-        &[],
-    )
-    .await
-    .ok();
+    t.delete(&format!("/api/v1/messages/{b}"), Some(t.owner()))
+        .await
+        .ok();
     let r = t
         .get(&format!("/api/v1/messages/{b}"), Some(t.owner()))
         .await;

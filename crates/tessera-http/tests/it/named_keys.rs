@@ -686,15 +686,9 @@ crate::both!(
         let soon = (t.app.now().div_euclid(1_000_000) + 2 * day).to_string();
         let (revoked, _) =
             create_key(&t, t.owner(), KEYS, &[("name", "gone"), ("expires", &soon)]).await;
-        t.request(
-            Method::DELETE,
-            &format!("{KEYS}/{revoked}"),
-            Some(t.owner()),
-            &[],
-            &[],
-        )
-        .await
-        .ok();
+        t.delete(&format!("{KEYS}/{revoked}"), Some(t.owner()))
+            .await
+            .ok();
         assert_eq!(t.app.send_key_expiry_reminders().await.unwrap(), 0);
     }
 );
@@ -793,14 +787,88 @@ crate::both!(
         .await;
         let listed = t.get(&path, Some(t.owner())).await;
         assert_eq!(listed.ok()["api_keys"][0]["id"], id);
-        t.request(
-            Method::DELETE,
-            &format!("{path}/{id}"),
-            Some(t.owner()),
+        t.delete(&format!("{path}/{id}"), Some(t.owner()))
+            .await
+            .ok();
+    }
+);
+
+crate::both!(
+    keys_made_with_a_named_key_stay_within_it,
+    |t: TestApp| async move {
+        let now = t.app.now().div_euclid(1_000_000);
+        let ten_days = (now + 10 * 86_400).to_string();
+        let (maker_id, maker) = create_key(
+            &t,
+            t.owner(),
+            KEYS,
+            &[
+                ("name", "maker"),
+                ("expires", &ten_days),
+                ("allowed_networks", "10.0.0.0/8"),
+            ],
+        )
+        .await;
+        let make = |form: Vec<(&'static str, String)>| {
+            let t = &t;
+            let maker = maker.clone();
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                t.request_at(
+                    Some("10.1.2.3:5000".parse().unwrap()),
+                    Method::POST,
+                    KEYS,
+                    Some((OWNER, &maker)),
+                    &form,
+                    &[],
+                )
+                .await
+            }
+        };
+        // Nothing asked: the maker's expiry and networks. Later or wider: refused or capped.
+        let plain = make(vec![("name", "plain".into())]).await;
+        let plain = plain.ok()["key"].clone();
+        assert_eq!(plain["expires"], now + 10 * 86_400);
+        assert_eq!(plain["allowed_networks"], serde_json::json!(["10.0.0.0/8"]));
+        let later = (now + 20 * 86_400).to_string();
+        let capped = make(vec![("name", "later".into()), ("expires", later)]).await;
+        let capped = capped.ok()["key"].clone();
+        assert_eq!(capped["expires"], now + 10 * 86_400);
+        let sooner = (now + 86_400).to_string();
+        let soon = make(vec![("name", "sooner".into()), ("expires", sooner)]).await;
+        assert_eq!(soon.ok()["key"]["expires"], now + 86_400);
+        let narrower = make(vec![
+            ("name", "narrower".into()),
+            ("allowed_networks", "10.9.0.0/16".into()),
+        ])
+        .await;
+        let narrower = narrower.ok()["api_key"].as_str().unwrap().to_owned();
+        make(vec![
+            ("name", "wider".into()),
+            ("allowed_networks", "0.0.0.0/0".into()),
+        ])
+        .await
+        .error(
+            400,
+            "BAD_REQUEST",
+            "This key may only make keys limited to its own allowed networks.",
+        );
+        // Revoking the maker ends what it made; a key made with the account key stays.
+        let (_, own) = create_key(&t, t.owner(), KEYS, &[("name", "own")]).await;
+        t.delete(&format!("{KEYS}/{maker_id}"), Some(t.owner()))
+            .await
+            .ok();
+        t.request_at(
+            Some("10.9.0.1:5000".parse().unwrap()),
+            Method::GET,
+            "/api/v1/users/me",
+            Some((OWNER, &narrower)),
             &[],
             &[],
         )
         .await
-        .ok();
+        .unauthorized("Invalid API key");
+        assert_eq!(t.key_names(t.owner()).await, ["own"]);
+        t.get("/api/v1/users/me", Some((OWNER, &own))).await.ok();
     }
 );

@@ -92,34 +92,26 @@ both!(
         let b = send(&t, member, "t").await;
         let c = send(&t, member, "t").await;
         let del = |id: i64| format!("/api/v1/messages/{id}");
-        t.request(Method::DELETE, &del(a), Some(member), &[], &[])
-            .await
-            .ok();
+        t.delete(&del(a), Some(member)).await.ok();
         t.clock.advance_secs(601.0);
-        t.request(Method::DELETE, &del(b), Some(member), &[], &[])
-            .await
-            .error(
-                400,
-                "BAD_REQUEST",
-                "The time limit for deleting this message has passed",
-            );
+        t.delete(&del(b), Some(member)).await.error(
+            400,
+            "BAD_REQUEST",
+            "The time limit for deleting this message has passed",
+        );
         realm(&t, &[("delete_own_message_policy", "2")]).await;
         realm(
             &t,
             &[("message_content_delete_limit_seconds", "\"unlimited\"")],
         )
         .await;
-        t.request(Method::DELETE, &del(b), Some(member), &[], &[])
-            .await
-            .error(
-                400,
-                "BAD_REQUEST",
-                "You don't have permission to delete this message",
-            );
+        t.delete(&del(b), Some(member)).await.error(
+            400,
+            "BAD_REQUEST",
+            "You don't have permission to delete this message",
+        );
         // Administrators delete anything, any time.
-        t.request(Method::DELETE, &del(c), Some(t.owner()), &[], &[])
-            .await
-            .ok();
+        t.delete(&del(c), Some(t.owner())).await.ok();
     }
 );
 

@@ -295,9 +295,7 @@ both!(
         .ok();
         let q = t.register_queue(member, r#"["stream"]"#).await;
         let path = format!("/api/v1/streams/{id}");
-        t.request(Method::DELETE, &path, Some(t.owner()), &[], &[])
-            .await
-            .ok();
+        t.delete(&path, Some(t.owner())).await.ok();
         let events = t.queued_events(member, &q).await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["op"], "delete");

@@ -89,15 +89,9 @@ both!(
         let me = t.get("/api/v1/users/me", Some(member)).await;
         assert_eq!(me.ok()["max_message_id"], second);
         // A deletion takes the newest id back.
-        t.request(
-            Method::DELETE,
-            &format!("/api/v1/messages/{second}"),
-            Some(t.owner()),
-            &[],
-            &[],
-        )
-        .await
-        .ok();
+        t.delete(&format!("/api/v1/messages/{second}"), Some(t.owner()))
+            .await
+            .ok();
         let me = t.get("/api/v1/users/me", Some(member)).await;
         assert_eq!(me.ok()["max_message_id"], first);
     }

@@ -155,6 +155,7 @@ fn key<'a>(user_id: i64, kind: &'a str, name: &'a str, digest: &'a [u8]) -> NewA
         allowed_networks: None,
         created_address: Some("192.0.2.1"),
         keep_at_most: None,
+        made_by_key_id: None,
     }
 }
 
@@ -210,7 +211,7 @@ async fn device_keys_are_capped_and_take_their_push_registrations() {
             .revoke_api_key(id, ids[1], Some(id), "signed out", 20, None)
             .await
             .unwrap();
-        assert_eq!(digest, Some(vec![12; 32]));
+        assert_eq!(digest, [vec![12; 32]]);
         let tokens: Vec<String> = s
             .push_devices_for(id)
             .await
@@ -224,7 +225,7 @@ async fn device_keys_are_capped_and_take_their_push_registrations() {
             s.revoke_api_key(id, ids[1], Some(id), "again", 21, None)
                 .await
                 .unwrap(),
-            None
+            Vec::<Vec<u8>>::new()
         );
         s.add_push_device(id, PushKind::Fcm, "late", None, Some(ids[1]), 22)
             .await
@@ -239,6 +240,93 @@ async fn device_keys_are_capped_and_take_their_push_registrations() {
             .collect();
         assert_eq!(audit.iter().filter(|e| **e == 9006).count(), 3);
         assert_eq!(audit.iter().filter(|e| **e == 9007).count(), 2);
+    })
+    .await;
+}
+
+/// The key revocations (9007) audited for `user`: key id and why.
+async fn revocations(s: &Store, user: i64) -> Vec<(i64, String)> {
+    s.audit_for_user(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.event_type == 9007)
+        .map(|a| {
+            let extra: serde_json::Value =
+                serde_json::from_str(a.extra_data.as_deref().unwrap()).unwrap();
+            let why = extra["why"].as_str().unwrap().to_owned();
+            (extra["key_id"].as_i64().unwrap(), why)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_made_with_a_key_go_with_it() {
+    each_engine(|s| async move {
+        let (realm, id) = s
+            .bootstrap("", "Org", new_user(0, "o@x.org", 1), "c", 1)
+            .await
+            .unwrap();
+        let other = s
+            .create_user(new_user(realm, "b@x.org", 2), None, 2)
+            .await
+            .unwrap()
+            .id;
+        let made = |user, name, d, by| NewApiKey {
+            made_by_key_id: by,
+            ..key(user, "named", name, d)
+        };
+        let mut rows = Vec::new();
+        for (now, (user, name, d, by)) in [
+            (id, "phone", &[41u8; 32], None),
+            (id, "child", &[42; 32], Some(0)),
+            (id, "grandchild", &[43; 32], Some(1)),
+            (other, "bot's", &[44; 32], Some(1)),
+            (id, "unrelated", &[45; 32], None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // `by`: the index of the key it was made with.
+            let by = by.map(|i: usize| rows[i]);
+            let new = made(user, name, d, by);
+            let (row, _) = s.create_api_key(new, id, 3 + now as i64).await.unwrap();
+            rows.push(row.id);
+        }
+        let [phone, child, grandchild, others, _] = rows[..] else {
+            panic!("{rows:?}")
+        };
+        // Signing the phone out ends what was made with it, down the line and across
+        // accounts; the unrelated key stays.
+        let before = s.latest_invalidation().await.unwrap();
+        let mut gone = s
+            .revoke_api_key(id, phone, Some(id), "signed out", 10, None)
+            .await
+            .unwrap();
+        assert_eq!(gone[0], vec![41; 32]);
+        gone.sort();
+        assert_eq!(
+            gone,
+            [[41; 32], [42; 32], [43; 32], [44; 32]].map(Vec::from)
+        );
+        let announced = s.invalidations_since(before).await.unwrap().len();
+        assert_eq!(announced, 4);
+        for d in [[41u8; 32], [42; 32], [43; 32], [44; 32]] {
+            assert!(s.auth_by_digest(&d).await.unwrap().is_none(), "{d:?}");
+        }
+        assert!(s.auth_by_digest(&[45; 32]).await.unwrap().is_some());
+        let mut mine = revocations(&s, id).await;
+        mine.sort();
+        let cascade = "made with a revoked key".to_owned();
+        assert_eq!(
+            mine,
+            [
+                (phone, "signed out".to_owned()),
+                (child, cascade.clone()),
+                (grandchild, cascade.clone())
+            ]
+        );
+        assert_eq!(revocations(&s, other).await, [(others, cascade)]);
     })
     .await;
 }
@@ -281,7 +369,7 @@ async fn a_rotation_can_keep_the_previous_key() {
             )
             .await
             .unwrap();
-        assert_eq!(got, Some(old.clone()));
+        assert_eq!(got, std::slice::from_ref(&old));
         let announced: Vec<Vec<u8>> = s
             .invalidations_since(before)
             .await
