@@ -1,7 +1,8 @@
 // Settings → Account & privacy → API keys (tessera's named keys), Devices → Signed-in apps,
 // a bot's own keys and its overlap window, and Organization → API keys, clicked through as a
 // person would: create a key (name, what it may do, expiry, allow-list, password), copy it and
-// use it with the official Python client, revoke it; sign one phone out and keep the other.
+// use it with the official Python client, revoke it; sign one phone out (and the key made with
+// it) and keep the other.
 
 import assert from 'node:assert/strict';
 import {
@@ -149,6 +150,12 @@ test('one phone is signed out from Devices; the other phone keeps working', s.fl
   const android = await login('ZulipMobile/27.200 (Android 14)', 'fcm-android-phone-0001');
   const ios = await login('ZulipMobile/27.200 (iPhone; iOS 17)', 'fcm-ios-phone-0002');
   assert.notEqual(android, ios, 'each login has its own key');
+  // A key made with the Android app's key goes when that app is signed out.
+  const made = await s.server.http('POST', '/api/v1/users/me/api_keys', {
+    auth: { email: member.email, key: android },
+    form: { name: 'made on the phone', scope: 'read' },
+  });
+  assert.equal(made.status, 200, made.text);
 
   const { page } = await s.open();
   await signIn(page, member.email, member.password);
@@ -161,9 +168,17 @@ test('one phone is signed out from Devices; the other phone keeps working', s.fl
   await page.locator('#devices_section').scrollIntoViewIfNeeded();
   await s.shot(page, 'two-phones');
 
+  const madeRow = page.locator('#named_keys_section tr.named_key[data-key-name="made on the phone"]');
+  await madeRow.waitFor({ state: 'visible' });
+
   await androidRow.locator('button.sign_out_app').click();
-  await waitForText(page, '#devices_status', { matches: /ZulipMobile on Android has been signed out/ });
+  await waitForText(page, '#devices_status', {
+    matches: /ZulipMobile on Android has been signed out: .* Keys made with it were revoked too: “made on the phone”\./,
+  });
   await androidRow.waitFor({ state: 'detached' });
+  await madeRow.waitFor({ state: 'detached' });
+  await page.locator('#no_named_keys').waitFor({ state: 'visible' });
+  assert.equal((await me(member.email, made.json.api_key)).status, 401, 'the key made on the phone is refused');
   assert.equal(await apps.count(), 1);
   // Its notification registration leaves the Mobile devices list at once too.
   assert.equal(await page.locator('#mobile_devices li.mobile_device').count(), 1);

@@ -450,7 +450,11 @@
               removeRow(li, "no_mobile_devices", "No mobile devices are registered for notifications.")
             );
             removeRow(row, "no_signed_in_apps", "No app is signed in with a key of its own.");
-            report(status, row.dataset.app + " has been signed out: its key no longer works and its notifications stopped.");
+            const gone = own ? await own.prune() : [];
+            report(
+              status,
+              row.dataset.app + " has been signed out: its key no longer works and its notifications stopped." + alsoRevoked(gone)
+            );
           } catch (e) {
             reportError(status, e, "Failed: ");
           }
@@ -578,7 +582,8 @@
             row.remove();
             revoking(null);
             afterRemoval();
-            report(status, "The key \u201c" + row.dataset.keyName + "\u201d was revoked.");
+            const gone = await prune();
+            report(status, "The key \u201c" + row.dataset.keyName + "\u201d was revoked." + alsoRevoked(gone));
             $(".open_create_key", section).focus();
           } catch (e) {
             hide(confirmBox);
@@ -588,6 +593,20 @@
       );
       rows().forEach(bind);
     }
+    // Keys made with a revoked key (or a signed-out app's) are revoked with it: drop the
+    // rows of keys the server no longer lists; their names, for the message.
+    const prune = async () => {
+      try {
+        const data = await api("GET", keysPath(owner()));
+        const live = new Set(data.api_keys.map((k) => String(k.id)));
+        const gone = rows().filter((row) => !live.has(row.dataset.keyId));
+        gone.forEach((row) => row.remove());
+        if (gone.length) afterRemoval();
+        return gone.map((row) => row.dataset.keyName);
+      } catch (e) {
+        return [];
+      }
+    };
     // A bot's keys, drawn from the API. Only the newest request draws: opening another bot
     // meanwhile must not show the first one's keys under the second.
     const refresh = async () => {
@@ -643,10 +662,15 @@
         reportError(status, e, "Failed: ");
       }
     };
-    return { refresh };
+    return { refresh, prune };
   }
   const ownKeys = $("#named_keys_section");
-  if (ownKeys) namedKeys(ownKeys);
+  const own = ownKeys ? namedKeys(ownKeys) : null;
+  // The sentence naming keys that went with the one revoked.
+  const alsoRevoked = (names) =>
+    names.length
+      ? " Keys made with it were revoked too: " + names.map((n) => "\u201c" + n + "\u201d").join(", ") + "."
+      : "";
 
   const createModal = $("#create_key_modal");
   if (createModal) {
