@@ -156,6 +156,7 @@ macro_rules! insert_key_in {
             "scope": row.scope,
             "expires_at": row.expires_at,
             "allowed_networks": row.allowed_networks,
+            "made_by_key_id": key.made_by_key_id,
         })
         .to_string();
         $crate::audit_log::insert_audit!($tx, $realm, Some($acting), Some(key.user_id), $crate::AuditEvent::ApiKeyCreated, $now, Some(extra));

@@ -327,6 +327,23 @@ async fn keys_made_with_a_key_go_with_it() {
             ]
         );
         assert_eq!(revocations(&s, other).await, [(others, cascade)]);
+        // Each creation's audit row names the key it was made with.
+        let made_by: Vec<serde_json::Value> = s
+            .audit_for_user(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.event_type == 9006)
+            .map(|a| {
+                let extra: serde_json::Value =
+                    serde_json::from_str(a.extra_data.as_deref().unwrap()).unwrap();
+                extra["made_by_key_id"].clone()
+            })
+            .collect();
+        assert_eq!(
+            made_by,
+            [None, Some(phone), Some(child), None].map(serde_json::Value::from)
+        );
     })
     .await;
 }
