@@ -244,16 +244,23 @@ async fn device_keys_are_capped_and_take_their_push_registrations() {
     .await;
 }
 
-/// The key revocations (9007) audited for `user`: key id and why.
-async fn revocations(s: &Store, user: i64) -> Vec<(i64, String)> {
+/// The extra data of the audit rows of `event` for `user`, oldest first.
+async fn audit_extras(s: &Store, user: i64, event: i64) -> Vec<serde_json::Value> {
     s.audit_for_user(user)
         .await
         .unwrap()
         .into_iter()
-        .filter(|a| a.event_type == 9007)
-        .map(|a| {
-            let extra: serde_json::Value =
-                serde_json::from_str(a.extra_data.as_deref().unwrap()).unwrap();
+        .filter(|a| a.event_type == event)
+        .map(|a| serde_json::from_str(a.extra_data.as_deref().unwrap()).unwrap())
+        .collect()
+}
+
+/// The key revocations (9007) audited for `user`: key id and why.
+async fn revocations(s: &Store, user: i64) -> Vec<(i64, String)> {
+    audit_extras(s, user, 9007)
+        .await
+        .into_iter()
+        .map(|extra| {
             let why = extra["why"].as_str().unwrap().to_owned();
             (extra["key_id"].as_i64().unwrap(), why)
         })
@@ -328,17 +335,10 @@ async fn keys_made_with_a_key_go_with_it() {
         );
         assert_eq!(revocations(&s, other).await, [(others, cascade)]);
         // Each creation's audit row names the key it was made with.
-        let made_by: Vec<serde_json::Value> = s
-            .audit_for_user(id)
+        let made_by: Vec<serde_json::Value> = audit_extras(&s, id, 9006)
             .await
-            .unwrap()
             .into_iter()
-            .filter(|a| a.event_type == 9006)
-            .map(|a| {
-                let extra: serde_json::Value =
-                    serde_json::from_str(a.extra_data.as_deref().unwrap()).unwrap();
-                extra["made_by_key_id"].clone()
-            })
+            .map(|extra| extra["made_by_key_id"].clone())
             .collect();
         assert_eq!(
             made_by,
