@@ -218,6 +218,14 @@ crate::both!(expiry_is_checked_at_the_boundary, |t: TestApp| async move {
     )
     .await
     .error(400, "BAD_REQUEST", "The expiry must be in the future.");
+    // The expired key is no longer listed, and its name is free again (while it was live, the
+    // name was taken).
+    assert!(t.key_names(t.owner()).await.is_empty());
+    let (_, again) = create_key(&t, t.owner(), KEYS, &[("name", "brief")]).await;
+    t.get("/api/v1/users/me", Some((OWNER, &again))).await.ok();
+    t.post(KEYS, Some(t.owner()), &[("name", "brief")])
+        .await
+        .error(400, "BAD_REQUEST", "A key with this name already exists.");
 });
 
 crate::both!(
