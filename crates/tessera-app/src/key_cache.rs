@@ -579,7 +579,8 @@ mod tests {
             let (real, twin) = (KeyDigest(real), KeyDigest(twin));
             assert!(cache.get(&real).await.unwrap().is_some());
             assert!(cache.get(&twin).await.unwrap().is_none(), "{engine:?}");
-            // The twin's negative entry does not hide the real key either.
+            // Asked again, the twin is answered by its own negative entry, and that entry does
+            // not hide the real key.
             assert!(cache.get(&twin).await.unwrap().is_none());
             let p = cache.get(&real).await.unwrap().unwrap();
             assert_eq!(p.delivery_email, "owner@example.com");

@@ -4,7 +4,7 @@
 //! (`bots.rs`). Each is revoked alone — a device key with its push registrations — or all at
 //! once when the account key is regenerated.
 
-use crate::auth::Principal;
+use crate::auth::{KeyGrant, Principal};
 use crate::{App, AppError, Result};
 use serde::Serialize;
 use tessera_core::secrets::Purpose;
@@ -116,11 +116,8 @@ impl App {
         }
         // A key made with a key (not the account key or a session) lives no longer, reaches
         // no further and is revoked with it: a stolen phone's key cannot leave one behind.
-        let maker = match who.grant.key_id {
-            Some(id) => self.store().api_key(who.user_id.0, id).await?,
-            None => None,
-        };
-        self.create_named_key(&user, who.user_id.0, new, address, maker.as_ref())
+        let maker = who.grant.key_id.is_some().then_some(&who.grant);
+        self.create_named_key(&user, who.user_id.0, new, address, maker)
             .await
     }
 
@@ -134,7 +131,7 @@ impl App {
         acting: i64,
         new: NewKey,
         address: Option<&str>,
-        maker: Option<&ApiKeyRow>,
+        maker: Option<&KeyGrant>,
     ) -> Result<(NamedKeyView, ApiKey)> {
         let name = new.name.trim();
         if name.is_empty() {
@@ -160,18 +157,15 @@ impl App {
             None => None,
         };
         // No later than the key it was made with (none given: the same expiry).
-        let maker_expiry = maker.and_then(|m| m.expires_at);
-        let expires_at = match (expires_at, maker_expiry) {
+        let expires_at = match (expires_at, maker.and_then(|m| m.expires_at)) {
             (Some(at), Some(limit)) => Some(at.min(limit)),
             (at, limit) => at.or(limit),
         };
         let mut networks = new.networks;
-        if let Some(outer) =
-            maker.and_then(|m| Networks::from_stored(m.allowed_networks.as_deref()))
-        {
+        if let Some(outer) = maker.and_then(|m| m.networks.as_deref()) {
             match &networks {
-                None => networks = Some(outer),
-                Some(inner) if inner.within(&outer) => {}
+                None => networks = Some(outer.clone()),
+                Some(inner) if inner.within(outer) => {}
                 Some(_) => {
                     return Err(AppError::bad(
                         "This key may only make keys limited to its own allowed networks.",
@@ -219,7 +213,7 @@ impl App {
                 allowed_networks: networks.as_deref(),
                 created_address: address,
                 keep_at_most: None,
-                made_by_key_id: maker.map(|m| m.id),
+                made_by_key_id: maker.and_then(|m| m.key_id),
             },
             acting,
         )

@@ -223,6 +223,20 @@ impl TestApp {
         self.request(Method::POST, path, auth, form, &[]).await
     }
 
+    /// `GET /api/v1/users/me` with `auth` from the peer `peer` (`"203.0.113.7:5555"`).
+    pub async fn me_from(&self, peer: &str, auth: (&str, &str)) -> Resp {
+        let peer = peer.parse().expect("peer address");
+        self.request_at(
+            Some(peer),
+            Method::GET,
+            "/api/v1/users/me",
+            Some(auth),
+            &[],
+            &[],
+        )
+        .await
+    }
+
     /// The names of the live keys `GET /users/me/api_keys` lists for `auth`, newest first.
     pub async fn key_names(&self, auth: (&str, &str)) -> Vec<String> {
         let r = self.get("/api/v1/users/me/api_keys", Some(auth)).await;

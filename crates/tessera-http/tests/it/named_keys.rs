@@ -378,21 +378,7 @@ crate::both!(
             listed.ok()["api_keys"][0]["allowed_networks"],
             serde_json::json!(["203.0.113.0/24", "2001:db8::1"])
         );
-        let from = |addr: &'static str| {
-            let t = &t;
-            let key = key.clone();
-            async move {
-                t.request_at(
-                    Some(addr.parse().unwrap()),
-                    Method::GET,
-                    "/api/v1/users/me",
-                    Some((OWNER, &key)),
-                    &[],
-                    &[],
-                )
-                .await
-            }
-        };
+        let from = |addr: &'static str| t.me_from(addr, (OWNER, &key));
         from("203.0.113.77:5555").await.ok();
         from("[2001:db8::1]:5555").await.ok();
         // Elsewhere: a 403 that is not a logout, audited with the key's id and the address.
@@ -866,16 +852,9 @@ crate::both!(
         t.delete(&format!("{KEYS}/{maker_id}"), Some(t.owner()))
             .await
             .ok();
-        t.request_at(
-            Some("10.9.0.1:5000".parse().unwrap()),
-            Method::GET,
-            "/api/v1/users/me",
-            Some((OWNER, &narrower)),
-            &[],
-            &[],
-        )
-        .await
-        .unauthorized("Invalid API key");
+        t.me_from("10.9.0.1:5000", (OWNER, &narrower))
+            .await
+            .unauthorized("Invalid API key");
         assert_eq!(t.key_names(t.owner()).await, ["own"]);
         t.get("/api/v1/users/me", Some((OWNER, &own))).await.ok();
     }
