@@ -242,5 +242,25 @@ both!(
         let extra: Value = serde_json::from_str(revoked.extra_data.as_deref().unwrap()).unwrap();
         assert_eq!(extra["why"], "made with a revoked key");
         assert_eq!(revoked.acting_user_id, Some(1));
+
+        // A new account key ends every key of the account, and with them what they made.
+        let phone = t.app_login("ZulipMobile/27.200 (Android 14)").await;
+        let bots = t
+            .post(
+                &format!("/api/v1/bots/{bot}/api_keys"),
+                Some((OWNER, &phone)),
+                &[("name", "made on the new phone")],
+            )
+            .await;
+        let bots = bots.ok()["api_key"].as_str().unwrap().to_owned();
+        t.get("/api/v1/users/me", Some((&bot_email, &bots)))
+            .await
+            .ok();
+        t.post("/api/v1/users/me/api_key/regenerate", Some(t.owner()), &[])
+            .await
+            .ok();
+        t.get("/api/v1/users/me", Some((&bot_email, &bots)))
+            .await
+            .unauthorized("Invalid API key");
     }
 );
