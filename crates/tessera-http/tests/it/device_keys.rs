@@ -203,21 +203,21 @@ both!(
         let phone = t.app_login("ZulipMobile/27.200 (Android 14)").await;
         let (bot, _, bot_email) = t.bot(t.owner(), "phoned", 1).await;
         // Whoever holds the phone makes a key for the owner and one for the owner's bot.
-        let mine = t
-            .post(KEYS, Some((OWNER, &phone)), &[("name", "left behind")])
-            .await;
-        let mine = mine.ok()["api_key"].as_str().unwrap().to_owned();
-        let bots = t
-            .post(
-                &format!("/api/v1/bots/{bot}/api_keys"),
-                Some((OWNER, &phone)),
-                &[("name", "bot's, left behind")],
-            )
-            .await;
-        let bots = bots.ok()["api_key"].as_str().unwrap().to_owned();
+        let bot_keys = format!("/api/v1/bots/{bot}/api_keys");
+        let make = |path: &str, with: &str, name: &str| {
+            let (path, with, name) = (path.to_owned(), with.to_owned(), name.to_owned());
+            let t = &t;
+            async move {
+                let r = t
+                    .post(&path, Some((OWNER, &with)), &[("name", &name)])
+                    .await;
+                r.ok()["api_key"].as_str().unwrap().to_owned()
+            }
+        };
+        let mine = make(KEYS, &phone, "left behind").await;
+        let bots = make(&bot_keys, &phone, "bot's, left behind").await;
         // One made with the account key is the owner's own.
-        let kept = t.post(KEYS, Some(t.owner()), &[("name", "kept")]).await;
-        let kept = kept.ok()["api_key"].as_str().unwrap().to_owned();
+        let kept = make(KEYS, &t.owner_key, "kept").await;
         t.get("/api/v1/users/me", Some((OWNER, &mine))).await.ok();
         t.get("/api/v1/users/me", Some((&bot_email, &bots)))
             .await
@@ -245,14 +245,7 @@ both!(
 
         // A new account key ends every key of the account, and with them what they made.
         let phone = t.app_login("ZulipMobile/27.200 (Android 14)").await;
-        let bots = t
-            .post(
-                &format!("/api/v1/bots/{bot}/api_keys"),
-                Some((OWNER, &phone)),
-                &[("name", "made on the new phone")],
-            )
-            .await;
-        let bots = bots.ok()["api_key"].as_str().unwrap().to_owned();
+        let bots = make(&bot_keys, &phone, "made on the new phone").await;
         t.get("/api/v1/users/me", Some((&bot_email, &bots)))
             .await
             .ok();
